@@ -1,0 +1,137 @@
+"""The command line: ``python -m cdp_core COMMAND WS ...`` (the contract in DESIGN.md).
+
+Every command exits 0 on success; on bad input it prints one line on stderr, exits 2 and leaves
+the workspace as it was. Progress of long commands goes to stderr, results to stdout.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from cdp_core import catalog, demo, profiling
+from cdp_core.errors import WorkbenchError
+from cdp_core.ingest import ingest_file
+from cdp_core.mapping import parse_mapping_yaml
+from cdp_core.workspace import Workspace
+
+
+def _progress(label: str) -> Callable[[float, str], None]:
+    def report(fraction: float, message: str) -> None:
+        print(f"{label}: {fraction:4.0%} {message}", file=sys.stderr, flush=True)
+
+    return report
+
+
+def _init(args: argparse.Namespace) -> None:
+    path = Path(args.workspace)
+    if path.exists():
+        raise WorkbenchError(f"{path} already exists: choose a new file name")
+    Workspace.open(path).close()
+    print(f"created workspace {path}")
+
+
+def _demo(args: argparse.Namespace) -> None:
+    path = Path(args.workspace)
+    if path.exists():
+        raise WorkbenchError(f"{path} already exists: choose a new file name")
+    summary = demo.build_demo(path, n_people=args.people, seed=args.seed,
+                              progress=_progress("demo"))
+    print(f"created demo workspace {path}: {summary}")
+
+
+def _ingest(args: argparse.Namespace) -> None:
+    file_mapping = None
+    if args.mapping:
+        mapping_path = Path(args.mapping)
+        if not mapping_path.is_file():
+            raise WorkbenchError(f"{mapping_path}: no such mapping file")
+        file_mapping = parse_mapping_yaml(mapping_path.read_text(encoding="utf-8"),
+                                          mapping_path.name)
+    with Workspace.open(args.workspace) as ws:
+        result = ingest_file(ws, args.file, args.source, mapping_override=file_mapping,
+                             sheet=args.sheet, progress=_progress("ingest"))
+    mapped = ", ".join(f"{m.field}={m.column}" for m in result.mapping)
+    print(f"source {result.source!r} version {result.version}: {result.rows} rows, "
+          f"kind {result.kind}; mapping: {mapped}")
+    if result.changes and (result.changes.added or result.changes.removed):
+        print(f"columns added: {result.changes.added}; removed: {result.changes.removed}")
+
+
+def _profile(args: argparse.Namespace) -> None:
+    with Workspace.open(args.workspace) as ws:
+        cur = ws.cursor()
+        source = catalog.require_source(cur, args.source)
+        version = catalog.current_version(cur, source.source_id)
+        raw_table, _ = catalog.table_names(source.source_id, version)
+        summary = profiling.quick_profile(cur, raw_table)
+        print(summary.to_string(index=False, max_colwidth=30))
+        if args.html:
+            report = profiling.full_report_html(cur, raw_table, args.source,
+                                                progress=_progress("report"))
+            profiling.save_report(ws, source.source_id, version, report)
+            Path(args.html).write_text(report.html, encoding="utf-8")
+            print(f"full report written to {args.html} ({report.rows_sampled} of "
+                  f"{report.rows_total} rows)")
+
+
+def _list(args: argparse.Namespace) -> None:
+    if args.what != "sources":
+        raise WorkbenchError(f"listing {args.what} arrives with that part of the workbench; "
+                             "this release lists sources")
+    with Workspace.open(args.workspace, read_only=True) as ws:
+        for source in catalog.all_sources(ws.cursor()):
+            print(source.name)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, kept to the command line of DESIGN.md."""
+    parser = argparse.ArgumentParser(prog="python -m cdp_core",
+                                     description="CDP Workbench command line")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    init = commands.add_parser("init", help="create an empty workspace")
+    init.add_argument("workspace")
+    init.set_defaults(run=_init)
+
+    demo_cmd = commands.add_parser("demo", help="create a workspace holding the demo company")
+    demo_cmd.add_argument("workspace")
+    demo_cmd.add_argument("--people", type=int, default=demo.DEFAULT_PEOPLE)
+    demo_cmd.add_argument("--seed", type=int, default=demo.DEFAULT_SEED)
+    demo_cmd.set_defaults(run=_demo)
+
+    ingest = commands.add_parser("ingest", help="ingest a file as a new version of a source")
+    ingest.add_argument("workspace")
+    ingest.add_argument("file")
+    ingest.add_argument("--source", required=True)
+    ingest.add_argument("--mapping")
+    ingest.add_argument("--sheet")
+    ingest.set_defaults(run=_ingest)
+
+    profile = commands.add_parser("profile", help="profile a source")
+    profile.add_argument("workspace")
+    profile.add_argument("--source", required=True)
+    profile.add_argument("--html")
+    profile.set_defaults(run=_profile)
+
+    listing = commands.add_parser("list", help="list sources, segments or use cases")
+    listing.add_argument("workspace")
+    listing.add_argument("what", choices=["sources", "segments", "use-cases"])
+    listing.set_defaults(run=_list)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a user error becomes one line on stderr and exit status 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except WorkbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

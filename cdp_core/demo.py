@@ -1,0 +1,66 @@
+"""The demo company as a ready workspace: its files generated, ingested and catalogued.
+
+The files (`cdp_core.demo_data`) are written beside the workspace, so a user can also upload
+them by hand, and ingested through the same path as any user file. The ground truth (which
+records are the same person) goes to ``demo.ground_truth``, which matching never reads: it is
+only there to measure matching quality.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from cdp_core.demo_data import GROUND_TRUTH_FILE, generate_demo_files
+from cdp_core.ingest import SourceMeta, ingest_file
+from cdp_core.workspace import Workspace
+
+DEFAULT_PEOPLE = 20_000
+DEFAULT_SEED = 7
+Progress = Callable[[float, str], None]
+
+
+def demo_files_dir(workspace_path: str | Path) -> Path:
+    """Where the demo's source files live: a folder beside the workspace file."""
+    path = Path(workspace_path)
+    return path.with_name(f"{path.stem}_files")
+
+
+def build_demo(
+    workspace_path: str | Path,
+    *,
+    n_people: int = DEFAULT_PEOPLE,
+    seed: int = DEFAULT_SEED,
+    progress: Progress | None = None,
+) -> str:
+    """Create a workspace holding the demo company; return a one-line summary.
+
+    The workspace is built under a temporary name and renamed when complete, so an
+    interrupted build never leaves a half-filled workspace at ``workspace_path``.
+    """
+    report = progress or (lambda _fraction, _message: None)
+    target = Path(workspace_path)
+    building = target.with_name(f".{target.name}.building")
+    for leftover in (building, Path(f"{building}.wal")):
+        leftover.unlink(missing_ok=True)
+    files_dir = demo_files_dir(target)
+    report(0.0, f"generating {n_people} people")
+    sources = generate_demo_files(files_dir, n_people=n_people, seed=seed)
+    rows = 0
+    with Workspace.open(building) as ws:
+        for index, source in enumerate(sources):
+            report(0.1 + 0.85 * index / len(sources), f"ingesting {source.name}")
+            meta = SourceMeta(
+                kind=source.kind, department=source.department,
+                collection_mode=source.collection_mode, refresh_cadence=source.refresh_cadence,
+                description=source.description, profile_source=source.profile_source)
+            result = ingest_file(ws, files_dir / source.file, source.name, meta=meta,
+                                 mapping_override=source.mapping, sheet=source.sheet)
+            rows += result.rows
+        with ws.transaction() as cur:
+            cur.execute("INSERT INTO demo.ground_truth SELECT source, record_id, person_id "
+                        "FROM read_csv(?, all_varchar = true)",
+                        [str(files_dir / GROUND_TRUTH_FILE)])
+    os.replace(building, target)
+    report(1.0, "done")
+    return f"{len(sources)} sources, {rows} rows, files in {files_dir}"

@@ -1,0 +1,222 @@
+"""Open or create a workspace: one DuckDB file holding a whole CDP project.
+
+The file holds raw sources (schema ``raw``), standardised sources (``std``) and every piece of
+metadata (``meta``). A schema version and ordered migrations let an old file open in a new
+release. One connection per process; every query runs on its own cursor, and a write that
+touches several tables runs in `Workspace.transaction`, so an error leaves nothing half-written.
+
+Example:
+    >>> ws = Workspace.open(":memory:")
+    >>> ws.schema_version == SCHEMA_VERSION
+    True
+"""
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from cdp_core.errors import WorkspaceLockedError, WorkspaceVersionError
+
+# Each entry migrates the file from version i to i + 1; never edit a released entry, append.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        "CREATE SCHEMA IF NOT EXISTS meta",
+        "CREATE SCHEMA IF NOT EXISTS raw",
+        "CREATE SCHEMA IF NOT EXISTS std",
+        "CREATE SCHEMA IF NOT EXISTS demo",
+        """CREATE TABLE demo.ground_truth (
+            source VARCHAR NOT NULL, record_id VARCHAR NOT NULL, person_id VARCHAR NOT NULL)""",
+        """CREATE TABLE meta.schema_version (
+            version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)""",
+        """CREATE TABLE meta.sources (
+            source_id INTEGER PRIMARY KEY,
+            name VARCHAR NOT NULL UNIQUE,
+            kind VARCHAR NOT NULL,
+            department VARCHAR,
+            collection_mode VARCHAR,
+            refresh_cadence VARCHAR,
+            description VARCHAR,
+            profile_source VARCHAR,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp)""",
+        """CREATE TABLE meta.source_versions (
+            source_id INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            raw_table VARCHAR NOT NULL,
+            std_table VARCHAR NOT NULL,
+            file_name VARCHAR,
+            file_format VARCHAR,
+            encoding VARCHAR,
+            delimiter VARCHAR,
+            sheet VARCHAR,
+            file_bytes BIGINT,
+            row_count BIGINT NOT NULL,
+            ingested_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            PRIMARY KEY (source_id, version))""",
+        """CREATE TABLE meta.source_columns (
+            source_id INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            column_name VARCHAR NOT NULL,
+            column_type VARCHAR NOT NULL,
+            PRIMARY KEY (source_id, version, position))""",
+        """CREATE TABLE meta.mappings (
+            source_id INTEGER NOT NULL,
+            field VARCHAR NOT NULL,
+            column_name VARCHAR NOT NULL,
+            origin VARCHAR NOT NULL,
+            confidence DOUBLE,
+            PRIMARY KEY (source_id, field))""",
+        """CREATE TABLE meta.std_stats (
+            source_id INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            field VARCHAR NOT NULL,
+            rule VARCHAR NOT NULL,
+            non_empty BIGINT NOT NULL,
+            changed BIGINT NOT NULL,
+            rejected BIGINT NOT NULL)""",
+        """CREATE TABLE meta.catalog_columns (
+            source_id INTEGER NOT NULL,
+            column_name VARCHAR NOT NULL,
+            field VARCHAR,
+            semantic_type VARCHAR NOT NULL,
+            pii_class VARCHAR NOT NULL,
+            description VARCHAR,
+            owner VARCHAR,
+            tags VARCHAR,
+            edited BOOLEAN NOT NULL DEFAULT false,
+            PRIMARY KEY (source_id, column_name))""",
+        """CREATE TABLE meta.column_quality (
+            source_id INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            column_name VARCHAR NOT NULL,
+            completeness DOUBLE,
+            validity DOUBLE,
+            uniqueness DOUBLE,
+            PRIMARY KEY (source_id, version, column_name))""",
+        """CREATE TABLE meta.profile_reports (
+            source_id INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            rows_total BIGINT,
+            rows_sampled BIGINT,
+            minimal BOOLEAN,
+            html VARCHAR NOT NULL,
+            PRIMARY KEY (source_id, version))""",
+        """CREATE TABLE meta.audit_log (
+            logged_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            action VARCHAR NOT NULL,
+            detail VARCHAR)""",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_LOCK_PID = re.compile(r"\(PID (\d+)\)")
+
+
+class Workspace:
+    """A DuckDB workspace file: cursors for reads, transactions for writes."""
+
+    def __init__(self, path: str, connection: duckdb.DuckDBPyConnection) -> None:
+        self.path = path
+        self._connection = connection
+        self._write_lock = threading.RLock()
+
+    @classmethod
+    def open(cls, path: str | Path, *, read_only: bool = False) -> Workspace:
+        """Open (creating if needed) and migrate the workspace at ``path``.
+
+        Raises:
+            WorkspaceLockedError: another process has the file open.
+            WorkspaceVersionError: the file comes from a newer release.
+        """
+        path = str(path)
+        if path != ":memory:" and not read_only:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            connection = duckdb.connect(path, read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                pid = _LOCK_PID.search(str(exc))
+                holder = f" by process {pid.group(1)}" if pid else ""
+                raise WorkspaceLockedError(
+                    f"workspace {path} is open elsewhere{holder}: close the app or command "
+                    "using it, or work on a copy of the file"
+                ) from None
+            raise
+        workspace = cls(path, connection)
+        if not read_only:
+            workspace._migrate()
+        elif workspace.schema_version != SCHEMA_VERSION:
+            raise WorkspaceVersionError(
+                f"workspace {path} has schema version {workspace.schema_version}; "
+                "open it once read-write to migrate it"
+            )
+        return workspace
+
+    @property
+    def schema_version(self) -> int:
+        """The version the file is at (0 for an empty file)."""
+        cur = self.cursor()
+        exists = cur.execute(
+            "SELECT count(*) FROM duckdb_tables() "
+            "WHERE schema_name = 'meta' AND table_name = 'schema_version'"
+        ).fetchone()[0]
+        if not exists:
+            return 0
+        query = "SELECT coalesce(max(version), 0) FROM meta.schema_version"
+        return cur.execute(query).fetchone()[0]
+
+    def _migrate(self) -> None:
+        current = self.schema_version
+        if current > SCHEMA_VERSION:
+            raise WorkspaceVersionError(
+                f"workspace {self.path} was written by a newer workbench (schema {current}, "
+                f"this release knows {SCHEMA_VERSION}): upgrade the workbench"
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            with self.transaction() as cur:
+                for statement in MIGRATIONS[version - 1]:
+                    cur.execute(statement)
+                cur.execute("INSERT INTO meta.schema_version (version) VALUES (?)", [version])
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor: use one per query or per thread (connections are not thread-safe)."""
+        return self._connection.cursor()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Run several writes atomically: commit on success, roll back on any error.
+
+        Writers in this process are serialised so two threads never conflict mid-write.
+        """
+        with self._write_lock:
+            cur = self.cursor()
+            cur.begin()
+            try:
+                yield cur
+            except BaseException:
+                cur.rollback()
+                raise
+            else:
+                cur.commit()
+            finally:
+                cur.close()
+
+    def audit(self, cur: duckdb.DuckDBPyConnection, action: str, detail: str = "") -> None:
+        """Record an action in the audit log; ``detail`` must hold no personal data."""
+        cur.execute("INSERT INTO meta.audit_log (action, detail) VALUES (?, ?)", [action, detail])
+
+    def close(self) -> None:
+        """Checkpoint and release the file so another process may open it."""
+        self._connection.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,31 @@
+"""Shared fixtures: paths to the data files and fresh workspaces."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cdp_core.workspace import Workspace
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+LIBRAIRIE = DATA / "librairie"
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Iterator[Workspace]:
+    """An empty workspace in a temporary file."""
+    workspace = Workspace.open(tmp_path / "ws.duckdb")
+    yield workspace
+    workspace.close()
+
+
+def snapshot(workspace: Workspace) -> dict[str, int]:
+    """Every table and its row count: equal snapshots mean nothing changed."""
+    cur = workspace.cursor()
+    tables = cur.execute("SELECT schema_name, table_name FROM duckdb_tables() "
+                         "ORDER BY 1, 2").fetchall()
+    return {f"{schema}.{table}": cur.execute(
+        f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]  # noqa: S608
+        for schema, table in tables}

@@ -1,0 +1,28 @@
+"""The frame around every page: language choice and the grouped navigation."""
+from __future__ import annotations
+
+import streamlit as st
+
+from cdp_core import i18n
+from ui.state import LANGUAGE, tr
+
+_PAGES = {
+    "nav.collect": [
+        ("pages/overview.py", "nav.overview", ":material/dashboard:"),
+        ("pages/sources.py", "nav.sources", ":material/upload_file:"),
+        ("pages/catalogue.py", "nav.catalogue", ":material/dataset:"),
+    ],
+}
+
+
+def navigation() -> st.navigation:
+    """Draw the sidebar's language choice and return the app's navigation."""
+    st.set_page_config(page_title="CDP Workbench", page_icon=":material/hub:", layout="wide")
+    labels = {"en": "English", "fr": "Français"}
+    st.sidebar.radio(tr("app.language"), i18n.LANGUAGES, key=LANGUAGE,
+                     format_func=labels.__getitem__, horizontal=True)
+    pages = {
+        tr(group): [st.Page(path, title=tr(title), icon=icon) for path, title, icon in entries]
+        for group, entries in _PAGES.items()
+    }
+    return st.navigation(pages)

@@ -1,0 +1,61 @@
+"""The one owner of session-state keys and of the process's workspace connection."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from cdp_core import demo, i18n
+from cdp_core.errors import WorkbenchError
+from cdp_core.workspace import Workspace
+
+LANGUAGE = "language"
+SOURCE = "selected_source"
+UPLOADS = "uploaded_files"
+DEFAULT_WORKSPACE = Path("data/workspaces/demo.duckdb")
+
+
+def workspace_path() -> Path:
+    """The workspace this app serves: $CDP_WORKSPACE, else the demo company's."""
+    return Path(os.environ.get("CDP_WORKSPACE", DEFAULT_WORKSPACE))
+
+
+def language() -> str:
+    """The language chosen in the sidebar (English until the user picks French)."""
+    return st.session_state.get(LANGUAGE, i18n.DEFAULT_LANGUAGE)
+
+
+def tr(key: str, **values: object) -> str:
+    """User-facing text in the session's language."""
+    return i18n.t(key, language(), **values)
+
+
+@st.cache_resource(show_spinner=False)
+def _open(path: str) -> Workspace:
+    if not Path(path).exists() and Path(path).resolve() == DEFAULT_WORKSPACE.resolve():
+        demo.build_demo(path)
+    return Workspace.open(path)
+
+
+def workspace() -> Workspace:
+    """The process-wide workspace; builds the demo company on first start."""
+    path = workspace_path()
+    try:
+        with st.spinner(tr("app.opening", path=str(path))):
+            return _open(str(path))
+    except WorkbenchError as exc:
+        st.error(str(exc))
+        st.stop()
+        raise
+
+
+def selected_source(names: list[str]) -> str | None:
+    """The source the user works on, kept across pages."""
+    if not names:
+        return None
+    current = st.session_state.get(SOURCE)
+    index = names.index(current) if current in names else 0
+    chosen = st.selectbox(tr("common.source"), names, index=index)
+    st.session_state[SOURCE] = chosen
+    return chosen

@@ -1,0 +1,73 @@
+"""Tables and charts that read well in a workshop: scores as colours, numbers localised."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from cdp_core import i18n
+from ui.state import language, tr
+
+SCORE_COLUMNS = ("completeness", "validity", "uniqueness", "freshness")
+_GOOD, _FAIR, _POOR = "#1a9850", "#fdae61", "#d73027"
+
+
+def score_colour(score: float | None) -> str:
+    """Green from 90%, amber from 70%, red below; grey when not measured."""
+    if score is None or score != score:
+        return "#bdbdbd"
+    return _GOOD if score >= 0.9 else _FAIR if score >= 0.7 else _POOR
+
+
+def _score_style(score: object) -> str:
+    if not isinstance(score, int | float) or score != score:
+        return ""
+    return f"background-color: {score_colour(float(score))}33"
+
+
+def scored_table(frame: pd.DataFrame, **kwargs: object) -> None:
+    """A dataframe whose score columns show as coloured percentages, headers translated."""
+    scores = [c for c in frame.columns if c in SCORE_COLUMNS]
+    styled = frame.style.map(_score_style, subset=scores).format(
+        lambda v: i18n.fmt_pct(v, language(), 0), subset=scores, na_rep="—")
+    config = {c: st.column_config.Column(tr(f"col.{c}")) for c in frame.columns}
+    st.dataframe(styled, hide_index=True, column_config=config, **kwargs)
+
+
+def score_metrics(scores: dict[str, float | None]) -> None:
+    """One coloured metric per quality dimension."""
+    for column, (name, score) in zip(st.columns(len(scores)), scores.items(), strict=True):
+        column.markdown(
+            f"<div style='border-left:6px solid {score_colour(score)};padding-left:10px'>"
+            f"<div style='font-size:0.9rem;color:#555'>{tr(f'col.{name}')}</div>"
+            f"<div style='font-size:1.8rem;font-weight:600'>"
+            f"{i18n.fmt_pct(score, language(), 0)}</div></div>",
+            unsafe_allow_html=True)
+
+
+def score_bars(frame: pd.DataFrame, label: str, scores: tuple[str, ...]) -> go.Figure:
+    """Horizontal bars of scores per item (column or source), 0 to 100%."""
+    long = frame.melt(id_vars=[label], value_vars=list(scores), var_name="score",
+                      value_name="value").dropna(subset=["value"])
+    long["score"] = long["score"].map(lambda s: tr(f"col.{s}"))
+    figure = px.bar(long, x="value", y=label, color="score", barmode="group", orientation="h",
+                    color_discrete_sequence=["#2c7fb8", "#7fcdbb", "#fdae61"],
+                    labels={"value": "", label: "", "score": ""})
+    figure.update_xaxes(tickformat=".0%", range=[0, 1])
+    figure.update_layout(height=max(260, 28 * len(frame) + 80), margin=dict(l=0, r=0, t=10, b=0),
+                         legend=dict(orientation="h", y=1.08), yaxis=dict(autorange="reversed"))
+    return figure
+
+
+def bar_chart(frame: pd.DataFrame, x: str, y: str, *, color: str | None = None,
+              horizontal: bool = False) -> go.Figure:
+    """A plain bar chart with translated axis titles."""
+    labels = {c: tr(f"col.{c}") for c in (x, y, color) if c}
+    figure = px.bar(frame, x=y if horizontal else x, y=x if horizontal else y, color=color,
+                    orientation="h" if horizontal else "v", labels=labels,
+                    color_discrete_sequence=px.colors.qualitative.Set2)
+    figure.update_layout(margin=dict(l=0, r=0, t=10, b=0), height=340)
+    if horizontal:
+        figure.update_yaxes(autorange="reversed")
+    return figure

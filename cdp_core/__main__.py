@@ -18,8 +18,12 @@ from cdp_core.workspace import Workspace
 
 
 def _progress(label: str) -> Callable[[float, str], None]:
+    """Progress on one rewritten terminal line; silent when stderr is a file or a pipe."""
     def report(fraction: float, message: str) -> None:
-        print(f"{label}: {fraction:4.0%} {message}", file=sys.stderr, flush=True)
+        if sys.stderr.isatty():
+            end = "\n" if fraction >= 1 else ""
+            print(f"\r{label}: {fraction:4.0%} {message:<40}", end=end, file=sys.stderr,
+                  flush=True)
 
     return report
 
@@ -128,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args.run(args)
     except WorkbenchError as exc:
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

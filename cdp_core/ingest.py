@@ -165,9 +165,10 @@ def standardise_version(
     """(Re)build a version's standardised table from its raw table and a mapping."""
     raw_table, std_table = catalog.table_names(source_id, version)
     columns = [name for name, _ in _raw_columns(cur, raw_table)]
-    mapped = {m.column: m.field for m in matches}
+    mapped = {m.column for m in matches}
     reserved = {c.lower() for c in standardize.output_columns(kind != mapping.PROFILE_KIND)}
-    selects = [f"CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(f)}" for c, f in mapped.items()]
+    selects = [f"CAST({quote_ident(m.column)} AS VARCHAR) AS {quote_ident(m.field)}"
+               for m in matches]
     passthrough = []
     for column in columns:
         if column in mapped:

@@ -109,6 +109,7 @@ _SHAPES: dict[str, str] = {
     "postcode": r"^[0-9]{4,5}$",
 }
 _SHAPE_FIELDS = {"email": "email", "phone": "phone", "date": "birth_date", "postcode": "postcode"}
+_KEY_FIELDS = ("record_id", "customer_ref")
 _SHAPE_SAMPLE_ROWS = 5_000
 _SHAPE_MAX_COLUMNS = 400
 
@@ -247,6 +248,8 @@ def validate_mapping(
 ) -> dict[str, str]:
     """Check a mapping against the file's columns; return it in canonical field order.
 
+    A column serves one data field at most; the record key may share a column with one.
+
     Raises:
         InputError: an unknown field, a column not in the file, or one column for two fields.
     """
@@ -265,6 +268,8 @@ def validate_mapping(
         )
     seen: dict[str, str] = {}
     for field, column in mapping.items():
+        if field in _KEY_FIELDS:
+            continue  # a key may reuse a data column: newsletter tools key on the email
         if column in seen:
             raise InputError(
                 f"mapping for {file_label} maps both {seen[column]!r} and {field!r} to column "

@@ -12,6 +12,7 @@ Example:
 """
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -114,6 +115,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+CATALOG = "ws"
+MEMORY_LIMIT = os.environ.get("CDP_MEMORY_LIMIT", "1536MB")
 
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
 
@@ -137,9 +140,17 @@ class Workspace:
         path = str(path)
         if path != ":memory:" and not read_only:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # The file is attached under a fixed name, so a workspace called meta.duckdb or
+        # demo.duckdb never collides with the schemas inside it.
+        connection = duckdb.connect(":memory:", config={"memory_limit": MEMORY_LIMIT})
         try:
-            connection = duckdb.connect(path, read_only=read_only)
+            mode = " (READ_ONLY)" if read_only else ""
+            connection.execute(f"ATTACH ? AS {CATALOG}{mode}", [path])
+            connection.execute(f"USE {CATALOG}")
+            if path != ":memory:":
+                connection.execute("SET temp_directory = ?", [f"{path}.tmp"])
         except duckdb.IOException as exc:
+            connection.close()
             if "lock" in str(exc).lower():
                 pid = _LOCK_PID.search(str(exc))
                 holder = f" by process {pid.group(1)}" if pid else ""
@@ -164,7 +175,8 @@ class Workspace:
         cur = self.cursor()
         exists = cur.execute(
             "SELECT count(*) FROM duckdb_tables() "
-            "WHERE schema_name = 'meta' AND table_name = 'schema_version'"
+            "WHERE database_name = current_database() AND schema_name = 'meta' "
+            "AND table_name = 'schema_version'"
         ).fetchone()[0]
         if not exists:
             return 0
@@ -186,7 +198,9 @@ class Workspace:
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new cursor: use one per query or per thread (connections are not thread-safe)."""
-        return self._connection.cursor()
+        cur = self._connection.cursor()
+        cur.execute(f"USE {CATALOG}")
+        return cur
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

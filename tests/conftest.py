@@ -25,7 +25,7 @@ def snapshot(workspace: Workspace) -> dict[str, int]:
     """Every table and its row count: equal snapshots mean nothing changed."""
     cur = workspace.cursor()
     tables = cur.execute("SELECT schema_name, table_name FROM duckdb_tables() "
-                         "ORDER BY 1, 2").fetchall()
+                         "WHERE database_name = current_database() ORDER BY 1, 2").fetchall()
     return {f"{schema}.{table}": cur.execute(
         f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]  # noqa: S608
         for schema, table in tables}

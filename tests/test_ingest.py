@@ -27,8 +27,9 @@ def _std(ws: Workspace, source: str, where: str = "true") -> list[dict[str, obje
     cur = ws.cursor()
     found = catalog.require_source(cur, source)
     _, table = catalog.table_names(found.source_id, catalog.current_version(cur, found.source_id))
-    frame = cur.execute(f"SELECT * FROM {table} WHERE {where} ORDER BY record_id").df()  # noqa: S608
-    return frame.to_dict("records")
+    result = cur.execute(f"SELECT * FROM {table} WHERE {where} ORDER BY record_id")  # noqa: S608
+    names = [column[0] for column in result.description]
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
 @pytest.mark.parametrize("source", FILES)
@@ -147,7 +148,7 @@ def test_user_corrects_the_mapping(ws: Workspace) -> None:
     rows = _std(ws, "Newsletter")
     assert all(row["created_at"] is None for row in rows)
     with pytest.raises(InputError, match="maps both"):
-        remap_source(ws, "Newsletter", {"record_id": "adresse mail", "email": "adresse mail"})
+        remap_source(ws, "Newsletter", {"first_name": "adresse mail", "email": "adresse mail"})
 
 
 def test_preview_writes_nothing(ws: Workspace) -> None:

@@ -43,7 +43,7 @@ def test_overview_lists_the_demo_sources(demo_workspace: Path,
     app = _app(demo_workspace, monkeypatch)
     assert app.title[0].value == "Customer data at a glance"
     shown = app.dataframe[0].value
-    assert "Store loyalty cards" in shown.data["source"].tolist()
+    assert "Store loyalty cards" in shown["source"].tolist()
 
 
 def test_french_switches_every_label(demo_workspace: Path,

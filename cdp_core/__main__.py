@@ -14,6 +14,7 @@ from cdp_core import catalog, demo, profiling
 from cdp_core.errors import WorkbenchError
 from cdp_core.ingest import ingest_file
 from cdp_core.mapping import parse_mapping_yaml
+from cdp_core.readers import read_text_file
 from cdp_core.workspace import Workspace
 
 
@@ -51,8 +52,7 @@ def _ingest(args: argparse.Namespace) -> None:
         mapping_path = Path(args.mapping)
         if not mapping_path.is_file():
             raise WorkbenchError(f"{mapping_path}: no such mapping file")
-        file_mapping = parse_mapping_yaml(mapping_path.read_text(encoding="utf-8"),
-                                          mapping_path.name)
+        file_mapping = parse_mapping_yaml(read_text_file(mapping_path), mapping_path.name)
     with Workspace.open(args.workspace) as ws:
         result = ingest_file(ws, args.file, args.source, mapping_override=file_mapping,
                              sheet=args.sheet, progress=_progress("ingest"))

@@ -236,12 +236,14 @@ def _detected_type(field: str | None, column_type: str, shapes: dict[str, float]
     return "text", "not personal"
 
 
-def _column_stats_sql(raw_table: str, columns: Sequence[str]) -> str:
+def _column_stats_sql(raw_table: str, columns: Sequence[str], keys: set[str]) -> str:
+    """Filled and distinct counts per column: exact for keys, approximate (HyperLogLog) else."""
     parts = ["count(*) AS total"]
     for index, column in enumerate(columns):
         value = f"nullif(trim(CAST({quote_ident(column)} AS VARCHAR)), '')"
+        distinct = "count(DISTINCT {})" if column in keys else "approx_count_distinct({})"
         parts.append(f"count({value}) AS filled_{index}")
-        parts.append(f"approx_count_distinct({value}) AS distinct_{index}")
+        parts.append(f"{distinct.format(value)} AS distinct_{index}")
     return f"SELECT {', '.join(parts)} FROM {raw_table}"  # noqa: S608
 
 
@@ -259,7 +261,8 @@ def refresh_columns(
     raw_table, _ = table_names(source_id, version)
     typed = cur.execute(f"DESCRIBE {raw_table}").fetchall()
     columns = [row[0] for row in typed]
-    stats = cur.execute(_column_stats_sql(raw_table, columns)).fetchone()
+    keys = {m.column for m in matches if m.field in ("record_id", "event_id")}
+    stats = cur.execute(_column_stats_sql(raw_table, columns, keys)).fetchone()
     total = stats[0] or 0
     shapes = mapping.value_shapes(cur, raw_table, columns)
     field_of = {m.column: m.field for m in matches}

@@ -113,10 +113,20 @@ def _read_error(exc: duckdb.Error, file_name: str) -> InputError:
                           "check quoting in the file")
     json_at = re.search(r"(line|record) (\d+)", text)
     if "JSON" in text:
-        where = f", line {json_at.group(2)}" if json_at else ""
+        # DuckDB 2.0 numbers the line after the one it could not parse.
+        where = f", line {max(1, int(json_at.group(2)) - 1)}" if json_at else ""
         return InputError(f"{file_name}{where}: not valid JSON lines (one object per line)")
     first = text.splitlines()[0] if text else type(exc).__name__
     return InputError(f"{file_name}{at_line} could not be read: {first[:200]}")
+
+
+def _check_columns(columns: list[str], staged: Staged, file_name: str) -> None:
+    """Names read by DuckDB itself (Parquet, JSON) get the checks a CSV header gets."""
+    if staged.columns:
+        return
+    if staged.file_format in ("json", "jsonl") and columns == ["json"]:
+        raise InputError(f"{file_name}: each record must be a JSON object with named fields")
+    check_header(columns, file_name)
 
 
 def _load_raw(cur: duckdb.DuckDBPyConnection, staged: Staged, raw_table: str) -> None:
@@ -169,11 +179,17 @@ def standardise_version(
     reserved = {c.lower() for c in standardize.output_columns(kind != mapping.PROFILE_KIND)}
     selects = [f"CAST({quote_ident(m.column)} AS VARCHAR) AS {quote_ident(m.field)}"
                for m in matches]
-    passthrough = []
+    passthrough: list[str] = []
+    taken = reserved | {c.lower() for c in columns if c not in mapped}
     for column in columns:
         if column in mapped:
             continue
-        alias = f"extra_{column}" if column.lower() in reserved else column
+        alias = column
+        if column.lower() in reserved:
+            alias = f"extra_{column}"
+            while alias.lower() in taken:
+                alias = f"extra_{alias}"
+            taken.add(alias.lower())
         selects.append(f"{quote_ident(column)} AS {quote_ident(alias)}")
         passthrough.append(alias)
     view = quote_ident(f"_std_input_{source_id}_{version}")
@@ -219,8 +235,7 @@ def _ingest_staged(
             raise _read_error(exc, file_path.name) from None
         typed_columns = _raw_columns(cur, raw_table)
         columns = [column for column, _ in typed_columns]
-        if not staged.columns:
-            check_header(columns, file_path.name)
+        _check_columns(columns, staged, file_path.name)
         rows = cur.execute(f"SELECT count(*) FROM {raw_table}").fetchone()[0]  # noqa: S608
         if rows == 0:
             raise InputError(f"{file_path.name} has a header but no rows")
@@ -344,8 +359,7 @@ def preview_file(path: str | Path, *, sheet: str | None = None, kind: str | None
                     scratch.execute(f"CREATE TABLE preview AS SELECT * FROM "  # noqa: S608
                                     f"{again.relation_sql} LIMIT {PREVIEW_ROWS}", again.params)
         columns = [name for name, _ in _raw_columns(scratch, "preview")]
-        if not staged.columns:
-            check_header(columns, file_path.name)
+        _check_columns(columns, staged, file_path.name)
         if scratch.execute("SELECT count(*) FROM preview").fetchone()[0] == 0:
             raise InputError(f"{file_path.name} has a header but no rows")
         chosen_kind = kind or guess_kind(columns, file_path.name)

@@ -24,7 +24,6 @@ import duckdb
 import yaml
 
 from cdp_core.errors import InputError
-from cdp_core.sqlutil import quote_ident
 
 PROFILE_FIELDS: tuple[str, ...] = (
     "record_id", "first_name", "last_name", "full_name", "email", "phone", "birth_date",
@@ -111,7 +110,6 @@ _SHAPES: dict[str, str] = {
 _SHAPE_FIELDS = {"email": "email", "phone": "phone", "date": "birth_date", "postcode": "postcode"}
 _KEY_FIELDS = ("record_id", "customer_ref")
 _SHAPE_SAMPLE_ROWS = 5_000
-_SHAPE_MAX_COLUMNS = 400
 
 
 @dataclass(frozen=True)
@@ -181,19 +179,22 @@ def guess_from_names(columns: Sequence[str], kind: str) -> dict[str, str]:
     return {m.field: m.column for m in sorted(chosen, key=lambda m: fields.index(m.field))}
 
 
-def shape_shares_sql(relation: str, columns: Sequence[str]) -> str:
-    """One query over a sample giving, per column and shape, the share of matching values."""
-    parts = []
-    for index, column in enumerate(columns):
-        value = f"nullif(trim(CAST({quote_ident(column)} AS VARCHAR)), '')"
-        for shape in _SHAPES:
-            parts.append(
-                f"avg(CASE WHEN regexp_full_match({value}, ${shape}) THEN 1.0 ELSE 0.0 END) "
-                f"FILTER (WHERE {value} IS NOT NULL) AS c{index}_{shape}"
-            )
+def shape_shares_sql(relation: str) -> str:
+    """One query over a sample giving, per column, the share of values of each shape.
+
+    The sample is unpivoted to (column, value) rows, so the query stays the same size however
+    wide the file is.
+    """
+    shares = ", ".join(
+        f"avg(CASE WHEN regexp_full_match(value, ${shape}) THEN 1.0 ELSE 0.0 END) AS {shape}"
+        for shape in _SHAPES)
     return (
-        f"SELECT {', '.join(parts)} FROM (SELECT * FROM {relation} "  # noqa: S608
-        f"LIMIT {_SHAPE_SAMPLE_ROWS})"
+        f"SELECT column_name, {shares} FROM ("  # noqa: S608
+        "  SELECT column_name, nullif(trim(value), '') AS value FROM ("
+        "    UNPIVOT (SELECT COLUMNS(*)::VARCHAR FROM "
+        f"      (SELECT * FROM {relation} LIMIT {_SHAPE_SAMPLE_ROWS}))"
+        "    ON COLUMNS(*) INTO NAME column_name VALUE value)) "
+        "WHERE value IS NOT NULL GROUP BY column_name"
     )
 
 
@@ -201,15 +202,12 @@ def value_shapes(
     cur: duckdb.DuckDBPyConnection, relation: str, columns: Sequence[str]
 ) -> dict[str, dict[str, float]]:
     """Share of sampled values shaped like an email, phone, date or postcode, per column."""
-    columns = list(columns)[:_SHAPE_MAX_COLUMNS]
     if not columns:
         return {}
-    row = cur.execute(shape_shares_sql(relation, columns), _SHAPES).fetchone()
-    names = list(_SHAPES)
-    return {
-        column: {shape: float(row[i * len(names) + j] or 0.0) for j, shape in enumerate(names)}
-        for i, column in enumerate(columns)
-    }
+    found = {row[0]: dict(zip(_SHAPES, row[1:], strict=True))
+             for row in cur.execute(shape_shares_sql(relation), _SHAPES).fetchall()}
+    return {column: {shape: float(share or 0.0) for shape, share in found.get(column, {}).items()}
+            for column in columns}
 
 
 def auto_map(

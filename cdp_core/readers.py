@@ -34,9 +34,11 @@ if TYPE_CHECKING:
     from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 SNIFF_BYTES = 1 << 20
+MAX_COLUMNS = 1_000
+csv.field_size_limit(SNIFF_BYTES * 16)  # a wide header is one long field for a wrong delimiter
 DELIMITERS = (",", ";", "\t", "|")
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
-           ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+           ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
 # DuckDB decodes these itself; anything else is transcoded to UTF-8 first.
 _NATIVE_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "latin-1": "latin-1"}
 _XLSX_MAX_UNCOMPRESSED = 4 << 30
@@ -64,7 +66,7 @@ def detect_format(path: str | Path) -> str:
     if suffix not in FORMATS:
         raise InputError(
             f"{Path(path).name}: unsupported file type {suffix or '(none)'}; "
-            "use .csv, .xlsx, .parquet or .jsonl"
+            "use .csv, .xlsx, .parquet, .json or .jsonl"
         )
     return FORMATS[suffix]
 
@@ -129,7 +131,12 @@ def sniff_delimiter(lines: list[str]) -> str:
 
 
 def check_header(names: list[str], name: str, where: str = "column") -> list[str]:
-    """Refuse empty and duplicate column names, saying which column and what to do."""
+    """Refuse empty and duplicate column names and too-wide files, saying what to do."""
+    if len(names) > MAX_COLUMNS:
+        raise InputError(
+            f"{name} has {len(names)} columns; the workbench takes up to {MAX_COLUMNS}: "
+            "export only the columns you need"
+        )
     cleaned = [column.strip() for column in names]
     for position, column in enumerate(cleaned, start=1):
         if not column:
@@ -161,6 +168,17 @@ def _text_head(path: Path, head: bytes, encoding: str) -> list[str]:
 def _mixed_line_endings(head: bytes) -> bool:
     crlf = head.count(b"\r\n")
     return (0 < crlf < head.count(b"\n")) or (head.count(b"\r") > crlf)
+
+
+def read_text_file(path: Path) -> str:
+    """A small text file (a mapping file) in whatever encoding it was saved in."""
+    data = path.read_bytes()
+    if b"\x00" in data:
+        raise InputError(f"{path.name} is not a text file")
+    try:
+        return data.decode(sniff_encoding(data))
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
 
 
 def transcode_to_utf8(path: Path, encoding: str, target: Path) -> None:
@@ -386,4 +404,5 @@ def stage_file(path: str | Path, *, sheet: str | None = None) -> Iterator[Staged
         yield Staged("read_parquet(?)", [str(path)], "parquet", [])
     else:
         _refuse_binary(path.name, _head(path))
-        yield Staged("read_json(?, format = 'newline_delimited')", [str(path)], "jsonl", [])
+        layout = "newline_delimited" if file_format == "jsonl" else "auto"
+        yield Staged(f"read_json(?, format = '{layout}')", [str(path)], file_format, [])

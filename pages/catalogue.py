@@ -35,6 +35,8 @@ with tabs[0]:
         columns, hide_index=True, width="stretch", key=f"catalogue_{name}",
         disabled=["column", "field", "completeness", "validity", "uniqueness"],
         column_config={
+            **{c: st.column_config.TextColumn(tr(f"col.{c}"))
+               for c in ("column", "field", "description", "owner", "tags")},
             "semantic_type": st.column_config.SelectboxColumn(
                 tr("col.semantic_type"), options=catalog.SEMANTIC_TYPES, required=True),
             "pii_class": st.column_config.SelectboxColumn(

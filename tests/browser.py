@@ -46,7 +46,8 @@ def streamlit_app(workspace: Path, timeout: float = 120) -> Iterator[str]:
                         break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit did not start: {server.stderr.read()}")
+                    raise RuntimeError(
+                        f"streamlit did not start: {server.stderr.read()}") from None
                 time.sleep(0.5)
         yield url
     finally:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
@@ -13,6 +12,10 @@ from tests.browser import ROOT, chromium, streamlit_app
 ARTIFACTS = ROOT / "tests" / "artifacts"
 PAGES = {"overview": "Customer data at a glance", "sources": "Sources",
          "catalogue": "Catalogue & profiling"}
+# What each page must show once rendered: (selector, how many at least).
+CONTENT = {"overview": [("[data-testid='stDataFrame']", 1), (".js-plotly-plot", 2)],
+           "sources": [("[data-testid='stFileUploader']", 1)],
+           "catalogue": [("[data-testid='stDataFrame']", 1), (".js-plotly-plot", 1)]}
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +32,26 @@ def test_page_renders_in_chromium(page: tuple[Page, str], slug: str, title: str)
     tab, url = page
     tab.goto(f"{url}/{'' if slug == 'overview' else slug}")
     tab.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
-    tab.wait_for_load_state("networkidle")
+    for selector, at_least in CONTENT[slug]:
+        tab.locator(selector).nth(at_least - 1).wait_for(timeout=60_000)
+    tab.wait_for_timeout(1_000)  # let charts finish their first paint
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     tab.screenshot(path=ARTIFACTS / f"page_{slug}.png", full_page=True)
+    assert tab.locator("[data-testid='stException']").count() == 0
+
+
+def test_upload_preview_map_and_ingest_a_latin1_file(page: tuple[Page, str]) -> None:
+    tab, url = page
+    tab.goto(f"{url}/sources")
+    tab.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(
+        str(ROOT / "tests" / "data" / "librairie" / "adherents.csv"))
+    tab.get_by_text("encoding latin-1 · delimiter ';'").wait_for(timeout=60_000)
+    name = tab.get_by_label("Source name")
+    name.fill("Members")
+    name.press("Enter")
+    tab.get_by_role("button", name="Ingest").click()
+    tab.get_by_text("Members: version 1 ingested, 4 rows.").wait_for(timeout=60_000)
+    tab.screenshot(path=ARTIFACTS / "sources_ingested.png", full_page=True)
+    tab.goto(f"{url}/catalogue")
+    tab.get_by_role("heading", name="Catalogue & profiling").wait_for(timeout=60_000)
     assert tab.locator("[data-testid='stException']").count() == 0

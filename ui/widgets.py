@@ -29,8 +29,12 @@ def _score_style(score: object) -> str:
 def scored_table(frame: pd.DataFrame, **kwargs: object) -> None:
     """A dataframe whose score columns show as coloured percentages, headers translated."""
     scores = [c for c in frame.columns if c in SCORE_COLUMNS]
-    styled = frame.style.map(_score_style, subset=scores).format(
-        lambda v: i18n.fmt_pct(v, language(), 0), subset=scores, na_rep="—")
+    counts = [c for c in frame.columns if pd.api.types.is_integer_dtype(frame[c])
+              and c != "version"]
+    frame = frame.astype({c: float for c in scores})
+    styled = (frame.style.map(_score_style, subset=scores)
+              .format(lambda v: i18n.fmt_pct(v, language(), 0), subset=scores, na_rep="—")
+              .format(lambda v: i18n.fmt_number(v, language()), subset=counts))
     config = {c: st.column_config.Column(tr(f"col.{c}")) for c in frame.columns}
     st.dataframe(styled, hide_index=True, column_config=config, **kwargs)
 
@@ -55,15 +59,17 @@ def score_bars(frame: pd.DataFrame, label: str, scores: tuple[str, ...]) -> go.F
                     color_discrete_sequence=["#2c7fb8", "#7fcdbb", "#fdae61"],
                     labels={"value": "", label: "", "score": ""})
     figure.update_xaxes(tickformat=".0%", range=[0, 1])
-    figure.update_layout(height=max(260, 28 * len(frame) + 80), margin=dict(l=0, r=0, t=10, b=0),
-                         legend=dict(orientation="h", y=1.08), yaxis=dict(autorange="reversed"))
+    figure.update_layout(height=max(260, 28 * len(frame) + 90),
+                         margin=dict(l=0, r=0, t=40, b=0),
+                         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
+                         yaxis=dict(autorange="reversed"))
     return figure
 
 
 def bar_chart(frame: pd.DataFrame, x: str, y: str, *, color: str | None = None,
               horizontal: bool = False) -> go.Figure:
     """A plain bar chart with translated axis titles."""
-    labels = {c: tr(f"col.{c}") for c in (x, y, color) if c}
+    labels = {c: tr(f"col.{c}") for c in (x, y, color) if c} | {x: ""}
     figure = px.bar(frame, x=y if horizontal else x, y=x if horizontal else y, color=color,
                     orientation="h" if horizontal else "v", labels=labels,
                     color_discrete_sequence=px.colors.qualitative.Set2)

@@ -1,0 +1,1 @@
+"""Scripts that measure speed, memory and quality; each prints its figures."""

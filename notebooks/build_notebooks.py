@@ -1,0 +1,64 @@
+"""Write the analyst notebooks from their cell sources (kept here so diffs stay readable).
+
+Run from the repository root: python notebooks/build_notebooks.py
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).resolve().parent
+
+COLLECT = [
+    ("md", "# Collect and catalogue, headless\n\nThe path the Sources and Catalogue pages "
+           "take, through `cdp_core`: build a small demo workspace, ingest a new file, look at "
+           "the mapping, the standardisation counts, the catalogue and a quick profile."),
+    ("code", "import os, tempfile\nfrom pathlib import Path\n\n"
+             "from cdp_core import catalog, profiling\n"
+             "from cdp_core.demo import build_demo, demo_files_dir\n"
+             "from cdp_core.ingest import ingest_file, preview_file\n"
+             "from cdp_core.workspace import Workspace\n\n"
+             "folder = Path(tempfile.mkdtemp())\n"
+             "people = int(os.environ.get('CDP_NOTEBOOK_PEOPLE', '2000'))\n"
+             "print(build_demo(folder / 'demo.duckdb', n_people=people))"),
+    ("md", "Every source, its department, collection mode and quality scores:"),
+    ("code", "ws = Workspace.open(folder / 'demo.duckdb')\n"
+             "overview = catalog.source_overview(ws.cursor())\n"
+             "overview[['source', 'kind', 'department', 'collection_mode', 'rows', "
+             "'completeness', 'validity', 'uniqueness', 'freshness']]"),
+    ("md", "A refresh of the loyalty cards (latin-1, `;`, dd/mm/yyyy dates): preview first, "
+           "then ingest as version 2 of the same source; the saved mapping is reused."),
+    ("code", "loyalty = demo_files_dir(folder / 'demo.duckdb') / 'cartes_fidelite.csv'\n"
+             "preview = preview_file(loyalty)\n"
+             "print(preview.notes)\n"
+             "{m.field: m.column for m in preview.proposed}"),
+    ("code", "result = ingest_file(ws, loyalty, 'Store loyalty cards')\n"
+             "assert result.version == 2\n"
+             "print(result.rows, 'rows;', result.changes)\n"
+             "import pandas as pd\n"
+             "pd.DataFrame([s.__dict__ for s in result.stats])"),
+    ("md", "The catalogue of that source and a quick profile of its raw table:"),
+    ("code", "cur = ws.cursor()\n"
+             "source = catalog.require_source(cur, 'Store loyalty cards')\n"
+             "catalog.column_catalogue(cur, source.source_id)"),
+    ("code", "raw_table, _ = catalog.table_names(source.source_id, result.version)\n"
+             "profile = profiling.quick_profile(cur, raw_table)\n"
+             "assert len(profile) == len(result.columns)\n"
+             "profile[['column', 'type', 'null_pct', 'distinct', 'top_value']]"),
+    ("code", "ws.close()"),
+]
+
+
+def write(name: str, cells: list[tuple[str, str]]) -> None:
+    """One notebook from (kind, source) pairs, without outputs."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                       "language": "python"}
+    notebook.cells = [nbformat.v4.new_markdown_cell(text) if kind == "md"
+                      else nbformat.v4.new_code_cell(text) for kind, text in cells]
+    nbformat.write(notebook, HERE / name)
+
+
+if __name__ == "__main__":
+    write("01_collect_and_catalogue.ipynb", COLLECT)

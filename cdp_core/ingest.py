@@ -104,8 +104,10 @@ def _read_error(exc: duckdb.Error, file_name: str) -> InputError:
     at_line = f", line {line.group(1)}" if line else ""
     counts = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
     if counts:
+        expected, found = int(counts.group(1)), int(counts.group(2))
+        what = f"found {found}" if found < expected else "found more"
         return InputError(
-            f"{file_name}{at_line}: expected {counts.group(1)} columns, found {counts.group(2)}; "
+            f"{file_name}{at_line}: expected {expected} columns, {what}; "
             "fix that row or quote values that contain the separator"
         )
     if "invalid state" in text or "Unterminated quote" in text or "unterminated" in text:
@@ -238,7 +240,7 @@ def _ingest_staged(
         _check_columns(columns, staged, file_path.name)
         rows = cur.execute(f"SELECT count(*) FROM {raw_table}").fetchone()[0]  # noqa: S608
         if rows == 0:
-            raise InputError(f"{file_path.name} has a header but no rows")
+            raise InputError(f"{file_path.name} has a header but no rows: export it again with its data")
         kind = meta.kind or (existing.kind if existing else guess_kind(columns, file_path.name))
         mapping.fields_for(kind)
         if existing and existing.kind != kind:
@@ -361,7 +363,7 @@ def preview_file(path: str | Path, *, sheet: str | None = None, kind: str | None
         columns = [name for name, _ in _raw_columns(scratch, "preview")]
         _check_columns(columns, staged, file_path.name)
         if scratch.execute("SELECT count(*) FROM preview").fetchone()[0] == 0:
-            raise InputError(f"{file_path.name} has a header but no rows")
+            raise InputError(f"{file_path.name} has a header but no rows: export it again with its data")
         chosen_kind = kind or guess_kind(columns, file_path.name)
         proposed = mapping.auto_map(scratch, "preview", columns, chosen_kind)
         rows = scratch.execute(f"SELECT * FROM preview LIMIT {int(shown_rows)}").df()  # noqa: S608

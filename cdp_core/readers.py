@@ -213,7 +213,7 @@ def stage_csv(path: Path, *, force_encoding: str | None = None) -> Iterator[Stag
     header = next(csv.reader(io.StringIO(lines[0] + "\n"), delimiter=delimiter))
     columns = check_header([header[0].lstrip("\ufeff"), *header[1:]], path.name)
     if len(lines) < 2 or not any(line.strip() for line in lines[1:]):
-        raise InputError(f"{path.name} has a header but no rows")
+        raise InputError(f"{path.name} has a header but no rows: export it again with its data")
     notes = [f"encoding {encoding}", f"delimiter {delimiter!r}"]
     native = _NATIVE_ENCODINGS.get(encoding)
     if native and not _mixed_line_endings(head):
@@ -347,7 +347,7 @@ def stage_xlsx(path: Path, sheet: str | None) -> Iterator[Staged]:
             target = Path(tmp) / "sheet.parquet"
             written = _write_parquet(rows, columns, target)
             if written == 0:
-                raise InputError(f"{path.name}, sheet {sheet_name!r} has a header but no rows")
+                raise InputError(f"{path.name}, sheet {sheet_name!r} has a header but no rows: export it again with its data")
             notes = [f"sheet {sheet_name!r} of {len(workbook.sheetnames)}"]
             yield Staged("read_parquet(?)", [str(target)], "xlsx", columns, sheet=sheet_name,
                          notes=notes)
@@ -386,7 +386,7 @@ def stage_file(path: str | Path, *, sheet: str | None = None) -> Iterator[Staged
     """Check a file exists and is what its extension says, and yield it staged for DuckDB."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: no such file")
+        raise InputError(f"{path}: no such file; check the path and the file name")
     file_format = detect_format(path)
     if path.stat().st_size == 0:
         raise InputError(f"{path.name} is empty: export the data again")
@@ -401,7 +401,12 @@ def stage_file(path: str | Path, *, sheet: str | None = None) -> Iterator[Staged
     elif file_format == "parquet":
         if not _head(path).startswith(b"PAR1"):
             raise InputError(f"{path.name} is not a Parquet file (no PAR1 magic bytes)")
-        yield Staged("read_parquet(?)", [str(path)], "parquet", [])
+        try:
+            names = pq.read_schema(path).names
+        except (pa.ArrowInvalid, OSError):
+            raise InputError(f"{path.name} is a damaged or truncated Parquet file: "
+                             "export it again") from None
+        yield Staged("read_parquet(?)", [str(path)], "parquet", check_header(names, path.name))
     else:
         _refuse_binary(path.name, _head(path))
         layout = "newline_delimited" if file_format == "jsonl" else "auto"

@@ -14,7 +14,7 @@ COLLECT = [
     ("md", "# Collect and catalogue, headless\n\nThe path the Sources and Catalogue pages "
            "take, through `cdp_core`: build a small demo workspace, ingest a new file, look at "
            "the mapping, the standardisation counts, the catalogue and a quick profile."),
-    ("code", "import os, tempfile\nfrom pathlib import Path\n\n"
+    ("code", "import os\nimport tempfile\nfrom pathlib import Path\n\nimport pandas as pd\n\n"
              "from cdp_core import catalog, profiling\n"
              "from cdp_core.demo import build_demo, demo_files_dir\n"
              "from cdp_core.ingest import ingest_file, preview_file\n"
@@ -25,8 +25,8 @@ COLLECT = [
     ("md", "Every source, its department, collection mode and quality scores:"),
     ("code", "ws = Workspace.open(folder / 'demo.duckdb')\n"
              "overview = catalog.source_overview(ws.cursor())\n"
-             "overview[['source', 'kind', 'department', 'collection_mode', 'rows', "
-             "'completeness', 'validity', 'uniqueness', 'freshness']]"),
+             "overview[['source', 'kind', 'department', 'collection_mode', 'rows',\n"
+             "          'completeness', 'validity', 'uniqueness', 'freshness']]"),
     ("md", "A refresh of the loyalty cards (latin-1, `;`, dd/mm/yyyy dates): preview first, "
            "then ingest as version 2 of the same source; the saved mapping is reused."),
     ("code", "loyalty = demo_files_dir(folder / 'demo.duckdb') / 'cartes_fidelite.csv'\n"
@@ -36,7 +36,6 @@ COLLECT = [
     ("code", "result = ingest_file(ws, loyalty, 'Store loyalty cards')\n"
              "assert result.version == 2\n"
              "print(result.rows, 'rows;', result.changes)\n"
-             "import pandas as pd\n"
              "pd.DataFrame([s.__dict__ for s in result.stats])"),
     ("md", "The catalogue of that source and a quick profile of its raw table:"),
     ("code", "cur = ws.cursor()\n"

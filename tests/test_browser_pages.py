@@ -27,6 +27,15 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Page, str]]
         yield tab, url
 
 
+def test_first_visit_to_a_bookmarked_page_gets_the_whole_app(page: tuple[Page, str]) -> None:
+    tab, url = page  # the server has served nothing yet: this is its first session
+    tab.goto(f"{url}/catalogue")
+    tab.get_by_role("heading", name="Catalogue & profiling").wait_for(timeout=60_000)
+    sidebar = tab.locator("[data-testid='stSidebar']")
+    sidebar.get_by_text("Collect").wait_for(timeout=30_000)
+    assert "Language" in sidebar.inner_text()
+
+
 @pytest.mark.parametrize(("slug", "title"), PAGES.items())
 def test_page_renders_in_chromium(page: tuple[Page, str], slug: str, title: str) -> None:
     tab, url = page
@@ -54,4 +63,23 @@ def test_upload_preview_map_and_ingest_a_latin1_file(page: tuple[Page, str]) -> 
     tab.screenshot(path=ARTIFACTS / "sources_ingested.png", full_page=True)
     tab.goto(f"{url}/catalogue")
     tab.get_by_role("heading", name="Catalogue & profiling").wait_for(timeout=60_000)
+    assert tab.locator("[data-testid='stException']").count() == 0
+
+
+def test_catalogue_tabs_and_full_report(page: tuple[Page, str]) -> None:
+    tab, url = page
+    tab.goto(f"{url}/catalogue")
+    tab.get_by_role("heading", name="Catalogue & profiling").wait_for(timeout=60_000)
+    for name, selector in (("Quick profile", ".js-plotly-plot"),
+                           ("Standardisation", ".js-plotly-plot")):
+        tab.get_by_role("tab", name=name).click()
+        tab.locator(f"[role='tabpanel']:visible {selector}").first.wait_for(timeout=60_000)
+        tab.wait_for_timeout(800)
+        tab.screenshot(path=ARTIFACTS / f"catalogue_{name.lower().replace(' ', '_')}.png",
+                       full_page=True)
+    tab.get_by_role("tab", name="Full report").click()
+    tab.get_by_role("button", name="Build the full profiling report").click()
+    report = tab.frame_locator("iframe").first
+    report.get_by_text("Dataset statistics").first.wait_for(timeout=120_000)
+    tab.screenshot(path=ARTIFACTS / "catalogue_full_report.png", full_page=True)
     assert tab.locator("[data-testid='stException']").count() == 0

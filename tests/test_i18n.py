@@ -13,7 +13,7 @@ _LITERAL_KEY = re.compile(r"""\btr\(\s*["']([a-z_]+\.[a-z_.]+)["']""")
 
 
 def _used_keys() -> set[str]:
-    sources = [*ROOT.glob("pages/*.py"), *ROOT.glob("ui/*.py")]
+    sources = [*ROOT.glob("app_pages/*.py"), *ROOT.glob("ui/*.py")]
     return {key for path in sources for key in _LITERAL_KEY.findall(path.read_text())}
 
 

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from cdp_core.demo import build_demo
 from tests.conftest import ROOT
 
-PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
+PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "app_pages").glob("*.py"))
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_french_switches_every_label(demo_workspace: Path,
 
 def test_catalogue_edits_are_saved(demo_workspace: Path,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    app = _app(demo_workspace, monkeypatch, "pages/catalogue.py")
+    app = _app(demo_workspace, monkeypatch, "app_pages/catalogue.py")
     assert [tab.label for tab in app.tabs][:2] == ["Columns", "Quick profile"]
     source = app.selectbox[0].value
     assert source

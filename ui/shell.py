@@ -8,9 +8,9 @@ from ui.state import LANGUAGE, tr
 
 _PAGES = {
     "nav.collect": [
-        ("pages/overview.py", "nav.overview", ":material/dashboard:"),
-        ("pages/sources.py", "nav.sources", ":material/upload_file:"),
-        ("pages/catalogue.py", "nav.catalogue", ":material/dataset:"),
+        ("app_pages/overview.py", "nav.overview", ":material/dashboard:"),
+        ("app_pages/sources.py", "nav.sources", ":material/upload_file:"),
+        ("app_pages/catalogue.py", "nav.catalogue", ":material/dataset:"),
     ],
 }
 

@@ -14,7 +14,7 @@ st.caption(tr("overview.caption", path=ws.path))
 sources = catalog.source_overview(ws.cursor())
 if sources.empty:
     st.info(tr("overview.empty"))
-    st.page_link("pages/sources.py", label=tr("nav.sources"), icon=":material/upload_file:")
+    st.page_link("app_pages/sources.py", label=tr("nav.sources"), icon=":material/upload_file:")
     st.stop()
 
 profiles = sources[sources["kind"] == "profiles"]

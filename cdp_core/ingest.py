@@ -69,6 +69,15 @@ def check_source_name(name: str) -> str:
     return cleaned
 
 
+# Words in column or file names that tell event sources apart (plural forms included).
+_EVENT_WORDS = {
+    "carts": {"panier", "paniers", "cart", "carts", "basket", "baskets"},
+    "campaign_sends": {"envoi", "envois", "campagne", "campagnes", "campaign", "campaigns",
+                       "send", "sends"},
+    "contacts": {"appel", "appels", "call", "calls", "contact", "contacts", "motif"},
+}
+
+
 def guess_kind(columns: list[str], file_name: str = "") -> str:
     """Profiles unless the columns read as events (an id, a date, an amount...).
 
@@ -82,11 +91,9 @@ def guess_kind(columns: list[str], file_name: str = "") -> str:
         "event_id", "event_at", "amount", "channel"}
     if len(event_hits) < 2 or len(profile_hits) > len(event_hits):
         return mapping.PROFILE_KIND
-    words = mapping.normalise_name(" ".join([*columns, Path(file_name).stem]))
-    for kind, pattern in (("carts", r"panier|cart|basket"),
-                          ("campaign_sends", r"envoi|campagne|campaign|send"),
-                          ("contacts", r"appel|call|contact|motif")):
-        if re.search(pattern, words):
+    words = set(mapping.normalise_name(" ".join([*columns, Path(file_name).stem])).split("_"))
+    for kind, names in _EVENT_WORDS.items():
+        if words & names:
             return kind
     return "orders"
 
@@ -240,7 +247,8 @@ def _ingest_staged(
         _check_columns(columns, staged, file_path.name)
         rows = cur.execute(f"SELECT count(*) FROM {raw_table}").fetchone()[0]  # noqa: S608
         if rows == 0:
-            raise InputError(f"{file_path.name} has a header but no rows: export it again with its data")
+            raise InputError(f"{file_path.name} has a header but no rows: "
+                             "export it again with its data")
         kind = meta.kind or (existing.kind if existing else guess_kind(columns, file_path.name))
         mapping.fields_for(kind)
         if existing and existing.kind != kind:
@@ -363,7 +371,8 @@ def preview_file(path: str | Path, *, sheet: str | None = None, kind: str | None
         columns = [name for name, _ in _raw_columns(scratch, "preview")]
         _check_columns(columns, staged, file_path.name)
         if scratch.execute("SELECT count(*) FROM preview").fetchone()[0] == 0:
-            raise InputError(f"{file_path.name} has a header but no rows: export it again with its data")
+            raise InputError(f"{file_path.name} has a header but no rows: "
+                             "export it again with its data")
         chosen_kind = kind or guess_kind(columns, file_path.name)
         proposed = mapping.auto_map(scratch, "preview", columns, chosen_kind)
         rows = scratch.execute(f"SELECT * FROM preview LIMIT {int(shown_rows)}").df()  # noqa: S608

@@ -94,7 +94,7 @@ _NAMES: dict[str, tuple[str, ...]] = {
     ),
     "amount": (
         "montant", "montant_ttc", "amount", "total", "ca", "prix", "price", "revenue",
-        "montant_total",
+        "montant_total", "ca_genere", "chiffre_affaires",
     ),
     "channel": ("canal", "channel"),
 }
@@ -238,6 +238,10 @@ def auto_map(
         if shape_field in fields and best_shape[1] >= 0.8 and best_shape[0] != "postcode":
             scores.append(FieldMatch(shape_field, column, "values", round(0.8 * best_shape[1], 3)))
     chosen = _assign(scores)
+    assigned = {m.field: m for m in chosen}
+    if kind == PROFILE_KIND and "record_id" not in assigned and "email" in assigned:
+        # Newsletter tools key their subscribers on the address itself.
+        chosen.append(FieldMatch("record_id", assigned["email"].column, "values", 0.5))
     return sorted(chosen, key=lambda m: fields.index(m.field))
 
 

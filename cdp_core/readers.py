@@ -347,7 +347,8 @@ def stage_xlsx(path: Path, sheet: str | None) -> Iterator[Staged]:
             target = Path(tmp) / "sheet.parquet"
             written = _write_parquet(rows, columns, target)
             if written == 0:
-                raise InputError(f"{path.name}, sheet {sheet_name!r} has a header but no rows: export it again with its data")
+                raise InputError(f"{path.name}, sheet {sheet_name!r} has a header but no rows: "
+                                 "export it again with its data")
             notes = [f"sheet {sheet_name!r} of {len(workbook.sheetnames)}"]
             yield Staged("read_parquet(?)", [str(target)], "xlsx", columns, sheet=sheet_name,
                          notes=notes)

@@ -156,3 +156,12 @@ def test_preview_writes_nothing(ws: Workspace) -> None:
     preview = preview_file(LIBRAIRIE / "adherents.csv")
     assert list(preview.rows.columns)[:3] == ["N° adhérent", "Civilité", "NOM"]
     assert snapshot(ws) == before
+
+
+def test_demo_files_map_and_classify_themselves(tmp_path: Path) -> None:
+    from cdp_core.demo_data import generate_demo_files
+
+    for source in generate_demo_files(tmp_path, n_people=400):
+        preview = preview_file(tmp_path / source.file, sheet=source.sheet)
+        assert preview.kind == source.kind, source.name
+        assert {m.field: m.column for m in preview.proposed} == source.mapping, source.name

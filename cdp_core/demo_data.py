@@ -193,7 +193,7 @@ def _people(n: int, rng: _Rng, v: _Vocab) -> tuple[_People, np.ndarray]:
         "first": np.where(female, v.first.draw(rng, n, v.female), v.first.draw(rng, n, v.male)),
         "last": v.last.draw(rng, n),
         "birth": np.datetime64(REFERENCE_DATE, "D") - age_days.astype("timedelta64[D]"),
-        "phone": 600_000_000 + rng.choice(200_000_000, n, replace=False),  # unique mobiles
+        "phone": _mobiles(rng, n),
         "appetite": rng.gamma(0.7, 1 / 0.7, n),  # shared by web and store: heavy buyers are both
         "street_no": rng.integers(1, 150, n), "street": v.street.draw(rng, n),
         "city": v.city.draw(rng, n), "moved": rng.random(n) < 0.08,
@@ -280,6 +280,16 @@ def _junk(values: np.ndarray, rng: _Rng, junk: str) -> np.ndarray:
     out = values.astype(_S)
     out[rng.choice(len(out), min(len(out), 3 + len(out) // 4000), replace=False)] = junk
     return out
+
+
+# Two-digit prefixes of allocated French mobile ranges (06 and 07, as phonenumbers knows them).
+_MOBILE_PREFIXES = np.array([60, 61, 62, 64, 65, 66, 67, 68, 73, 74, 75, 76, 77, 78, 79])
+
+
+def _mobiles(rng: _Rng, n: int) -> np.ndarray:
+    """Unique valid French mobile numbers, as 9-digit national numbers (no leading 0)."""
+    drawn = rng.choice(len(_MOBILE_PREFIXES) * 10_000_000, n, replace=False)
+    return _MOBILE_PREFIXES[drawn // 10_000_000] * 10_000_000 + drawn % 10_000_000
 
 
 def _phones(national: np.ndarray, rng: _Rng, p: list[float]) -> np.ndarray:

@@ -63,10 +63,12 @@ with tabs[1]:
 
 with tabs[2]:
     stats = catalog.standardisation_stats(cur, source.source_id, version)
-    st.dataframe(stats, hide_index=True, width="stretch")
-    st.plotly_chart(widgets.bar_chart(stats.melt(id_vars=["field"], value_vars=[
-        "changed", "rejected"], var_name="outcome", value_name="count"), "field", "count",
-        color="outcome"), width="stretch")
+    widgets.scored_table(stats, width="stretch")
+    outcomes = stats.melt(id_vars=["rule"], value_vars=["changed", "rejected"],
+                          var_name="outcome", value_name="count")
+    outcomes["outcome"] = outcomes["outcome"].map(lambda o: tr(f"col.{o}"))
+    st.plotly_chart(widgets.bar_chart(outcomes, "rule", "count", color="outcome"),
+                    width="stretch")
 
 with tabs[3]:
     stored = profiling.stored_report(cur, source.source_id, version)

@@ -59,11 +59,16 @@ with manage_tab:
         st.stop()
     cur = ws.cursor()
     source = catalog.require_source(cur, name)
-    st.markdown(f"**{tr(f'kind.{source.kind}')}** · {source.department or '—'} · "
-                f"{tr(f'mode.{source.collection_mode}')} · {source.refresh_cadence or '—'}"
-                + (f" · {tr('sources.profile_source')}: {source.profile_source}"
-                   if source.profile_source else ""))
-    st.caption(source.description or "")
+    with st.expander(f"{tr(f'kind.{source.kind}')} · {source.department or '—'} · "
+                     f"{tr(f'mode.{source.collection_mode}')}"):
+        edited_meta = forms.source_meta_inputs(source.kind, profile_names, f"meta_{name}", source)
+        if st.button(tr("sources.save_meta")):
+            changes = {k: v for k, v in edited_meta.__dict__.items() if k != "kind"}
+            try:
+                catalog.edit_source(ws, name, **changes)
+                st.success(tr("sources.saved_meta"))
+            except WorkbenchError as exc:
+                st.error(str(exc))
     history = catalog.versions(cur, source.source_id)
     st.subheader(tr("sources.versions"))
     widgets.scored_table(history, width="stretch")
@@ -93,3 +98,11 @@ with manage_tab:
             st.error(str(exc))
     right.download_button(tr("sources.download_mapping"), mapping.mapping_to_yaml(
         catalog.saved_mapping(cur, source.source_id)), file_name=f"{name}.yaml")
+    imported = st.file_uploader(tr("sources.import_mapping"), type=["yaml", "yml"])
+    if imported is not None and st.button(tr("sources.apply_imported")):
+        try:
+            ingest.remap_source(ws, name, mapping.parse_mapping_yaml(
+                imported.getvalue().decode("utf-8", errors="replace"), imported.name))
+            st.success(tr("sources.remapped"))
+        except WorkbenchError as exc:
+            st.error(str(exc))

@@ -492,6 +492,6 @@ def standardisation_stats(cur: duckdb.DuckDBPyConnection, source_id: int,
     """What each standardisation rule changed and rejected in a version."""
     return cur.execute(
         "SELECT field, rule, non_empty, changed, rejected, "
-        "rejected / greatest(non_empty, 1) AS rejected_share "
+        "1 - rejected / greatest(non_empty, 1) AS validity "
         "FROM meta.std_stats WHERE source_id = ? AND version = ? ORDER BY field",
         [source_id, version]).df()

@@ -22,14 +22,8 @@ import pandas as pd
 import phonenumbers
 from phonenumbers import PhoneMetadata
 
+from cdp_core.mapping import EVENT_FIELDS, PROFILE_FIELDS
 from cdp_core.sqlutil import quote_ident
-
-PROFILE_FIELDS: tuple[str, ...] = (
-    "record_id", "first_name", "last_name", "full_name", "email", "phone", "birth_date",
-    "civility", "street", "postcode", "city", "country", "consent_email", "consent_sms",
-    "created_at", "updated_at",
-)
-EVENT_FIELDS: tuple[str, ...] = ("event_id", "customer_ref", "event_at", "amount", "channel")
 
 DEFAULT_REGION = "FR"
 

@@ -53,10 +53,25 @@ def test_french_switches_every_label(demo_workspace: Path,
     assert app.title[0].value == "Les données clients en un coup d'œil"
 
 
-def test_catalogue_edits_are_saved(demo_workspace: Path,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_catalogue_profiles_every_column_of_the_chosen_source(
+        demo_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     app = _app(demo_workspace, monkeypatch, "app_pages/catalogue.py")
-    assert [tab.label for tab in app.tabs][:2] == ["Columns", "Quick profile"]
-    source = app.selectbox[0].value
-    assert source
-    assert app.button  # save and report buttons are there
+    assert [tab.label for tab in app.tabs] == [
+        "Columns", "Quick profile", "Standardisation", "Full report", "Compare versions"]
+    app.selectbox[0].set_value("Store loyalty cards").run()
+    profiled = app.tabs[1].dataframe[0].value["column"].tolist()
+    assert profiled[:3] == ["num_carte", "CIVILITE", "NOM"]
+    rules = app.tabs[2].dataframe[0].value
+    assert "phone_e164" in rules["rule"].tolist()
+
+
+def test_sources_page_saves_source_details(demo_workspace: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    app = _app(demo_workspace, monkeypatch, "app_pages/sources.py")
+    name = app.selectbox[0].value
+    app.text_input(key=f"meta_{name}_dept").set_value("Retail & loyalty")
+    next(b for b in app.button if b.label == "Save").click().run()
+    assert not app.exception
+    assert [s.value for s in app.success] == ["Source details saved."]
+    app.run()
+    assert any("Retail & loyalty" in e.label for e in app.expander)

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from cdp_core import ingest, mapping
+from cdp_core import catalog, ingest, mapping
 from ui.state import UPLOADS, tr
 
 _NONE = ""
@@ -54,19 +54,32 @@ def mapping_editor(kind: str, columns: list[str], proposed: list[mapping.FieldMa
     return {row.field: row.column for row in edited.itertuples() if row.column}
 
 
-def source_meta_inputs(kind: str, profile_sources: list[str], key: str) -> ingest.SourceMeta:
-    """Department, collection mode, cadence, description (and for events, the profile source)."""
+def source_meta_inputs(kind: str, profile_sources: list[str], key: str,
+                       current: catalog.SourceInfo | None = None) -> ingest.SourceMeta:
+    """Department, collection mode, cadence, description (and for events, the profile source).
+
+    With ``current``, the fields start from the source's saved values.
+    """
     left, right = st.columns(2)
-    department = left.text_input(tr("sources.department"), key=f"{key}_dept")
-    mode = right.selectbox(tr("sources.collection_mode"), ingest.COLLECTION_MODES,
+    department = left.text_input(tr("sources.department"), key=f"{key}_dept",
+                                 value=current.department or "" if current else "")
+    modes = list(ingest.COLLECTION_MODES)
+    saved_mode = current.collection_mode if current else None
+    mode = right.selectbox(tr("sources.collection_mode"), modes,
+                           index=modes.index(saved_mode) if saved_mode in modes else 0,
                            format_func=lambda m: tr(f"mode.{m}"), key=f"{key}_mode")
-    cadence = left.text_input(tr("sources.cadence"), key=f"{key}_cadence")
+    cadence = left.text_input(tr("sources.cadence"), key=f"{key}_cadence",
+                              value=current.refresh_cadence or "" if current else "")
     profile_source = None
     if kind != mapping.PROFILE_KIND and profile_sources:
-        profile_source = right.selectbox(tr("sources.profile_source"), [None, *profile_sources],
+        choices = [None, *profile_sources]
+        saved = current.profile_source if current else None
+        profile_source = right.selectbox(tr("sources.profile_source"), choices,
+                                         index=choices.index(saved) if saved in choices else 0,
                                          format_func=lambda s: s or tr("sources.guess"),
                                          key=f"{key}_profile")
-    description = st.text_area(tr("sources.description"), key=f"{key}_description", height=68)
+    description = st.text_area(tr("sources.description"), key=f"{key}_description", height=68,
+                               value=current.description or "" if current else "")
     return ingest.SourceMeta(kind=kind, department=department or None, collection_mode=mode,
                              refresh_cadence=cadence or None, description=description or None,
                              profile_source=profile_source)

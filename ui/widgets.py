@@ -27,15 +27,26 @@ def _score_style(score: object) -> str:
 
 
 def scored_table(frame: pd.DataFrame, **kwargs: object) -> None:
-    """A dataframe whose score columns show as coloured percentages, headers translated."""
+    """A table for a workshop: scores as coloured percentages, counts localised, headers translated.
+
+    Values are shown as the language writes them ("12 345", "95 %", "—" when not measured);
+    the colours come from the numbers behind them.
+    """
+    lang = language()
     scores = [c for c in frame.columns if c in SCORE_COLUMNS]
     counts = [c for c in frame.columns if pd.api.types.is_integer_dtype(frame[c])
               and c != "version"]
-    frame = frame.astype({c: float for c in scores})
-    styled = (frame.style.map(_score_style, subset=scores)
-              .format(lambda v: i18n.fmt_pct(v, language(), 0), subset=scores, na_rep="—")
-              .format(lambda v: i18n.fmt_number(v, language()), subset=counts))
-    config = {c: st.column_config.Column(tr(f"col.{c}")) for c in frame.columns}
+    numeric = frame[scores].astype(float)
+    shown = frame.copy()
+    for column in scores:
+        shown[column] = numeric[column].map(lambda v: i18n.fmt_pct(v, lang, 0))
+    for column in counts:
+        shown[column] = frame[column].map(lambda v: i18n.fmt_number(v, lang))
+    colours = numeric.map(_score_style)
+    styled = shown.style.apply(lambda _: colours, axis=None, subset=scores)
+    config = {c: st.column_config.TextColumn(
+        tr(f"col.{c}"), alignment="right" if c in scores or c in counts else None)
+        for c in frame.columns}
     st.dataframe(styled, hide_index=True, column_config=config, **kwargs)
 
 

@@ -113,6 +113,49 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             action VARCHAR NOT NULL,
             detail VARCHAR)""",
     ),
+    (
+        "CREATE SCHEMA IF NOT EXISTS match",
+        """CREATE TABLE meta.match_settings (
+            settings_id INTEGER PRIMARY KEY,
+            user_settings VARCHAR NOT NULL,
+            updated_at TIMESTAMP NOT NULL DEFAULT current_timestamp)""",
+        """CREATE TABLE meta.match_models (
+            model_id INTEGER PRIMARY KEY,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            splink_settings VARCHAR NOT NULL,
+            threshold DOUBLE NOT NULL,
+            trained_with_labels BOOLEAN NOT NULL DEFAULT false,
+            note VARCHAR,
+            is_current BOOLEAN NOT NULL DEFAULT false)""",
+        """CREATE TABLE meta.match_labels (
+            unique_id_l VARCHAR NOT NULL,
+            unique_id_r VARCHAR NOT NULL,
+            label VARCHAR NOT NULL,
+            labelled_by VARCHAR,
+            labelled_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            PRIMARY KEY (unique_id_l, unique_id_r))""",
+        """CREATE TABLE meta.blocked_values (
+            field VARCHAR NOT NULL,
+            value VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL,
+            detected BOOLEAN NOT NULL,
+            PRIMARY KEY (field, value))""",
+        """CREATE TABLE meta.never_link (
+            unique_id_l VARCHAR NOT NULL,
+            unique_id_r VARCHAR NOT NULL,
+            reason VARCHAR,
+            added_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            PRIMARY KEY (unique_id_l, unique_id_r))""",
+        """CREATE TABLE meta.match_runs (
+            run_id INTEGER PRIMARY KEY,
+            started_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP,
+            model_id INTEGER,
+            threshold DOUBLE,
+            records BIGINT,
+            pairs BIGINT,
+            clusters BIGINT)""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 CATALOG = "ws"

@@ -495,3 +495,31 @@ def standardisation_stats(cur: duckdb.DuckDBPyConnection, source_id: int,
         "1 - rejected / greatest(non_empty, 1) AS validity "
         "FROM meta.std_stats WHERE source_id = ? AND version = ? ORDER BY field",
         [source_id, version]).df()
+
+
+def consistency_problems(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """What is wrong in a workspace's sources, one sentence each (empty when consistent).
+
+    Every version must have its raw and standardised tables with the row count on record, every
+    source at least one version, and no raw or standardised table may be left unrecorded.
+    """
+    problems = []
+    tables = {f"{schema}.{quote_ident(name)}" for schema, name in cur.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database() AND schema_name IN ('raw', 'std')").fetchall()}
+    recorded = cur.execute("SELECT source_id, version, raw_table, std_table, row_count "
+                           "FROM meta.source_versions").fetchall()
+    for source_id, version, raw_table, std_table, rows in recorded:
+        for table in (raw_table, std_table):
+            if table not in tables:
+                problems.append(f"source {source_id} version {version}: table {table} missing")
+                continue
+            held = cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+            if held != rows:
+                problems.append(f"{table} holds {held} rows, {rows} on record")
+    known = {t for _, _, raw, std, _ in recorded for t in (raw, std)}
+    problems += [f"table {t} belongs to no recorded version" for t in sorted(tables - known)]
+    orphans = cur.execute("SELECT name FROM meta.sources s WHERE NOT EXISTS (SELECT 1 FROM "
+                          "meta.source_versions v WHERE v.source_id = s.source_id)").fetchall()
+    problems += [f"source {name!r} has no version" for (name,) in orphans]
+    return problems

@@ -40,6 +40,8 @@ _ID_NAMES = (
     "num_carte", "numero_carte", "card_number", "ref_client", "ref_contact", "identifiant",
     "code_client", "record_id", "user_id", "account_id", "contact_id", "customer_ref",
     "n_adherent", "num_adherent", "numero_adherent", "n_client", "ref", "reference",
+    "numero_de_carte", "n_carte", "n_de_carte", "carte_fidelite", "numero_carte_fidelite",
+    "num_carte_fidelite", "numero_de_client", "n_de_client", "id_contact",
 )
 # Normalised column names (see `normalise_name`) that name each field.
 _NAMES: dict[str, tuple[str, ...]] = {
@@ -72,16 +74,18 @@ _NAMES: dict[str, tuple[str, ...]] = {
     "country": ("pays", "country", "country_code", "code_pays"),
     "consent_email": (
         "optin_email", "opt_in_email", "consentement_email", "consent_email", "optin",
-        "opt_in", "newsletter_optin", "accepte_email",
+        "opt_in", "newsletter_optin", "accepte_email", "opt_in_newsletter", "optin_newsletter",
+        "optin_mail", "opt_in_mail", "consentement_mail", "inscrit_newsletter",
     ),
     "consent_sms": ("optin_sms", "opt_in_sms", "consentement_sms", "consent_sms", "accepte_sms"),
     "created_at": (
         "date_creation", "date_inscription", "date_adhesion", "created_at", "creation_date",
-        "signup_date", "date_ouverture",
+        "signup_date", "date_ouverture", "date_d_inscription", "date_de_creation",
+        "date_d_adhesion", "date_de_souscription",
     ),
     "updated_at": (
         "date_maj", "date_modification", "date_mise_a_jour", "updated_at", "last_modified",
-        "modified_at",
+        "modified_at", "date_de_modification", "date_de_mise_a_jour", "derniere_modification",
     ),
     "event_id": (
         "num_commande", "id_commande", "order_id", "num_ticket", "id_ticket", "id_panier",
@@ -140,12 +144,18 @@ def normalise_name(column: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_")
 
 
+# Words that make a partial name match wrong ("Complément d'adresse" is not the street).
+_NOT_THE_FIELD = {"complement", "cplt", "fax"}
+
+
 def _name_score(column: str, field: str) -> float:
     name = normalise_name(column)
     names = _NAMES[field]
     if name in names:
         return 1.0
     tokens = set(name.split("_"))
+    if tokens & _NOT_THE_FIELD:
+        return 0.0
     if any(candidate in tokens or name.startswith(candidate + "_") for candidate in names
            if len(candidate) > 2 and "_" not in candidate):
         return 0.6

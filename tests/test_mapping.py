@@ -14,7 +14,15 @@ from cdp_core.errors import InputError
     ("portable", "phone"), ("cp", "postcode"), ("Code postal", "postcode"), ("ville", "city"),
     ("courriel", "email"), ("Civilité", "civility"), ("N° adhérent", "record_id"),
     ("E-mail", "email"), ("Date de naissance", "birth_date"), ("surname", "last_name"),
+    ("Numéro de carte", "record_id"), ("Date d'inscription", "created_at"),
+    ("Opt-in newsletter", "consent_email"), ("Adresse e-mail", "email"),
+    ("Date de naissance (JJ/MM/AAAA)", "birth_date"), ("dob", "birth_date"), ("zip", "postcode"),
 ])
+
+
+def test_address_complement_is_not_the_street() -> None:
+    assert mapping.guess_from_names(["Adresse 1", "Complément d'adresse"], "profiles") == {
+        "street": "Adresse 1"}
 def test_french_and_english_names(column: str, field: str) -> None:
     assert mapping.guess_from_names([column], "profiles") == {field: column}
 

@@ -19,12 +19,13 @@ from cdp_core.errors import InputError
     ("Date de naissance (JJ/MM/AAAA)", "birth_date"), ("dob", "birth_date"), ("zip", "postcode"),
 ])
 
+def test_french_and_english_names(column: str, field: str) -> None:
+    assert mapping.guess_from_names([column], "profiles") == {field: column}
+
 
 def test_address_complement_is_not_the_street() -> None:
     assert mapping.guess_from_names(["Adresse 1", "Complément d'adresse"], "profiles") == {
         "street": "Adresse 1"}
-def test_french_and_english_names(column: str, field: str) -> None:
-    assert mapping.guess_from_names([column], "profiles") == {field: column}
 
 
 def test_each_field_and_column_used_once() -> None:

@@ -160,3 +160,11 @@ def labelled_pairs(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         f"FROM meta.match_labels m JOIN {RECORDS} l ON l.unique_id = m.unique_id_l "
         f"JOIN {RECORDS} r ON r.unique_id = m.unique_id_r "
         "WHERE m.label IN ('match', 'non_match')").df()
+
+
+def has_predictions(cur: duckdb.DuckDBPyConnection) -> bool:
+    """Whether matching has run, so there are pairs to review."""
+    return bool(cur.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'match' AND table_name IN ('predictions', 'records')").fetchone()[0]
+        == 2)

@@ -75,3 +75,27 @@ def test_sources_page_saves_source_details(demo_workspace: Path,
     assert [s.value for s in app.success] == ["Source details saved."]
     app.run()
     assert any("Retail & loyalty" in e.label for e in app.expander)
+
+
+def test_review_page_labels_the_most_uncertain_pair(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from cdp_core.workspace import Workspace
+
+    path = tmp_path / "review.duckdb"
+    with Workspace.open(path) as ws, ws.transaction() as cur:
+        cur.execute("CREATE TABLE match.records AS SELECT * FROM (VALUES "
+                    "('1:a', 'Web', 'Web', 'Jean', 'Dupont', 'j@x.fr', NULL, NULL::DATE, NULL, "
+                    "'75001', 'Paris'), ('2:b', 'Store', 'Store', 'Jean', 'Dupond', NULL, NULL, "
+                    "NULL::DATE, NULL, '75001', 'Paris'), ('2:c', 'Store', 'Store', 'Anne', "
+                    "'Martin', NULL, NULL, NULL::DATE, NULL, '69001', 'Lyon')) t(unique_id, "
+                    "source, source_dataset, first_name, last_name, email, phone, birth_date, "
+                    "street, postcode, city)")
+        cur.execute("CREATE TABLE match.predictions AS SELECT * FROM (VALUES "
+                    "('1:a', '2:b', 0.55, 0.3), ('1:a', '2:c', 0.02, -8.0)) "
+                    "t(unique_id_l, unique_id_r, match_probability, match_weight)")
+    app = _app(path, monkeypatch, "app_pages/review.py")
+    assert app.warning, "without labels the figures must say they are estimates"
+    assert "Dupond" in app.table[0].value.to_string()
+    next(b for b in app.button if b.label == "Same person").click().run()
+    assert not app.exception
+    assert app.metric[0].value == "1"

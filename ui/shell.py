@@ -12,6 +12,9 @@ _PAGES = {
         ("app_pages/sources.py", "nav.sources", ":material/upload_file:"),
         ("app_pages/catalogue.py", "nav.catalogue", ":material/dataset:"),
     ],
+    "nav.unify": [
+        ("app_pages/review.py", "nav.review", ":material/rule:"),
+    ],
 }
 
 

@@ -1,0 +1,63 @@
+"""Pair review: label the pairs the model is least sure about; see the threshold they imply."""
+from __future__ import annotations
+
+import plotly.express as px
+import streamlit as st
+
+from cdp_core import i18n, labels
+from ui.state import language, tr, workspace
+
+ws = workspace()
+st.title(tr("review.title"))
+cur = ws.cursor()
+if not labels.has_predictions(cur):
+    st.info(tr("review.no_predictions"))
+    st.stop()
+
+choice = labels.suggest_threshold(cur)
+lang = language()
+counts = labels.label_counts(cur)
+cards = st.columns(4)
+cards[0].metric(tr("review.labelled"), i18n.fmt_number(sum(counts.values()), lang))
+cards[1].metric(tr("review.suggested"), i18n.fmt_number(choice.threshold, lang, 2))
+cards[2].metric(tr("review.precision"), i18n.fmt_pct(choice.precision, lang))
+cards[3].metric(tr("review.recall"), i18n.fmt_pct(choice.recall, lang))
+if choice.estimated:
+    st.warning(tr("review.estimated"))
+
+threshold = st.slider(tr("review.threshold"), 0.01, 0.99, value=choice.threshold, step=0.01)
+queue = labels.review_queue(cur, threshold, size=1)
+left, right = st.columns([3, 2])
+with left:
+    st.subheader(tr("review.next_pair"))
+    if queue.empty:
+        st.success(tr("review.done"))
+    else:
+        pair = queue.iloc[0]
+        st.caption(tr("review.probability", p=i18n.fmt_pct(pair["match_probability"], lang)))
+        side_by_side = {
+            tr(f"field.{field}"): [pair[f"{field}_l"], pair[f"{field}_r"]]
+            for field in labels.SHOWN_FIELDS}
+        st.table({tr("review.record_a"): {k: v[0] for k, v in side_by_side.items()},
+                  tr("review.record_b"): {k: v[1] for k, v in side_by_side.items()}})
+        buttons = st.columns(3)
+        for column, (label, key) in zip(buttons, (("match", "m"), ("non_match", "n"),
+                                                   ("unsure", "u")), strict=True):
+            if column.button(tr(f"review.{label}"), shortcut=key, width="stretch",
+                             type="primary" if label == "match" else "secondary"):
+                labels.save_label(ws, pair["unique_id_l"], pair["unique_id_r"], label)
+                st.rerun()
+        st.caption(tr("review.keys"))
+with right:
+    st.subheader(tr("review.curve"))
+    curve, estimated = labels.accuracy_curve(cur)
+    long = curve.melt(id_vars="threshold", value_vars=["precision", "recall", "f1"],
+                      var_name="measure", value_name="value")
+    long["measure"] = long["measure"].map(lambda m: tr(f"review.{m}"))
+    figure = px.line(long, x="threshold", y="value", color="measure",
+                     labels={"threshold": tr("review.threshold"), "value": "", "measure": ""})
+    figure.add_vline(x=threshold, line_dash="dash", line_color="#888")
+    figure.update_yaxes(tickformat=".0%", range=[0, 1.02])
+    figure.update_layout(height=360, margin=dict(l=0, r=0, t=10, b=0),
+                         legend=dict(orientation="h", y=1.1))
+    st.plotly_chart(figure, width="stretch")

@@ -41,6 +41,7 @@ _ID_NAMES = (
     "code_client", "record_id", "user_id", "account_id", "contact_id", "customer_ref",
     "n_adherent", "num_adherent", "numero_adherent", "n_client", "ref", "reference",
     "numero_de_carte", "n_carte", "n_de_carte", "carte_fidelite", "numero_carte_fidelite",
+    "identifiant_fidelite", "id_fidelite",
     "num_carte_fidelite", "numero_de_client", "n_de_client", "id_contact",
 )
 # Normalised column names (see `normalise_name`) that name each field.
@@ -65,10 +66,11 @@ _NAMES: dict[str, tuple[str, ...]] = {
     ),
     "birth_date": (
         "date_naissance", "date_naiss", "date_de_naissance", "dob", "birth_date", "birthdate",
-        "naissance", "birthday", "ddn",
+        "naissance", "birthday", "ddn", "ne_e_le", "ne_le", "nee_le",
     ),
     "civility": ("civilite", "civ", "title", "salutation"),
-    "street": ("adresse", "adresse1", "adresse_1", "rue", "street", "address", "address_line_1"),
+    "street": ("adresse", "adresse1", "adresse_1", "rue", "street", "address", "address_line_1",
+               "adresse_ligne_1", "adresse_postale", "voie"),
     "postcode": ("cp", "code_postal", "postcode", "postal_code", "zip", "zipcode", "zip_code"),
     "city": ("ville", "city", "commune", "localite", "town"),
     "country": ("pays", "country", "country_code", "code_pays"),
@@ -81,7 +83,8 @@ _NAMES: dict[str, tuple[str, ...]] = {
     "created_at": (
         "date_creation", "date_inscription", "date_adhesion", "created_at", "creation_date",
         "signup_date", "date_ouverture", "date_d_inscription", "date_de_creation",
-        "date_d_adhesion", "date_de_souscription",
+        "date_d_adhesion", "date_de_souscription", "compte_cree_le", "cree_le",
+        "premier_contact", "date_premier_contact",
     ),
     "updated_at": (
         "date_maj", "date_modification", "date_mise_a_jour", "updated_at", "last_modified",
@@ -110,8 +113,13 @@ _SHAPES: dict[str, str] = {
     "date": r"^([0-9]{4}-[0-9]{2}-[0-9]{2}.*|[0-9]{1,2}[/-][0-9]{1,2}[/-][0-9]{4}.*|"
     r"(19|20)[0-9]{2}[01][0-9][0-3][0-9])$",
     "postcode": r"^[0-9]{4,5}$",
+    # A date of the 20th century or the 2000s, without a time: what birth dates look like.
+    "birth": r"^((19[0-9]{2}|200[0-9])-[0-9]{2}-[0-9]{2}|[0-9]{1,2}[/-][0-9]{1,2}[/-]"
+    r"(19[0-9]{2}|200[0-9])|(19[0-9]{2}|200[0-9])[01][0-9][0-3][0-9])$",
 }
-_SHAPE_FIELDS = {"email": "email", "phone": "phone", "date": "birth_date", "postcode": "postcode"}
+# Shapes that name a field on their own (a recent date-time is no birth date).
+_SHAPE_FIELDS = {"email": "email", "phone": "phone", "birth": "birth_date",
+                 "postcode": "postcode"}
 _KEY_FIELDS = ("record_id", "customer_ref")
 _SHAPE_SAMPLE_ROWS = 5_000
 
@@ -243,7 +251,8 @@ def auto_map(
                 score = score * (0.5 + 0.5 * share) if share < 0.5 else min(1.0, score + 0.1)
             if score > 0:
                 scores.append(FieldMatch(field, column, "name", round(score, 3)))
-        best_shape = max(column_shapes.items(), key=lambda kv: kv[1], default=(None, 0.0))
+        best_shape = max(((s, v) for s, v in column_shapes.items() if s in _SHAPE_FIELDS),
+                         key=lambda kv: kv[1], default=(None, 0.0))
         shape_field = _SHAPE_FIELDS.get(best_shape[0] or "")
         if shape_field in fields and best_shape[1] >= 0.8 and best_shape[0] != "postcode":
             scores.append(FieldMatch(shape_field, column, "values", round(0.8 * best_shape[1], 3)))

@@ -165,3 +165,20 @@ def test_demo_files_map_and_classify_themselves(tmp_path: Path) -> None:
         preview = preview_file(tmp_path / source.file, sheet=source.sheet)
         assert preview.kind == source.kind, source.name
         assert {m.field: m.column for m in preview.proposed} == source.mapping, source.name
+
+
+OTHER_COMPANY = LIBRAIRIE.parent / "other_company"
+
+
+@pytest.mark.parametrize("mapping_file", sorted(OTHER_COMPANY.glob("*.yaml")),
+                         ids=lambda p: p.stem)
+def test_another_companys_files_map_automatically(mapping_file: Path) -> None:
+    data_file = next(p for p in OTHER_COMPANY.iterdir()
+                     if p.stem == mapping_file.stem and p.suffix != ".yaml")
+    preview = preview_file(data_file)
+    assert preview.kind == "profiles"
+    assert {m.field: m.column for m in preview.proposed} == _mapping_file_at(mapping_file)
+
+
+def _mapping_file_at(path: Path) -> dict[str, str]:
+    return mapping.parse_mapping_yaml(path.read_text(encoding="utf-8"), path.name)

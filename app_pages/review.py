@@ -35,11 +35,11 @@ with left:
     else:
         pair = queue.iloc[0]
         st.caption(tr("review.probability", p=i18n.fmt_pct(pair["match_probability"], lang)))
-        side_by_side = {
-            tr(f"field.{field}"): [pair[f"{field}_l"], pair[f"{field}_r"]]
-            for field in labels.SHOWN_FIELDS}
-        st.table({tr("review.record_a"): {k: v[0] for k, v in side_by_side.items()},
-                  tr("review.record_b"): {k: v[1] for k, v in side_by_side.items()}})
+        shown = labels.side_by_side(pair)
+        shown.index = [tr(f"field.{field}") for field in shown.index]
+        shown.columns = [tr("review.record_a"), tr("review.record_b")]
+        st.table(shown.style.apply(lambda row: ["background-color: #fdae6133"] * 2
+                                   if row.iloc[0] != row.iloc[1] else [""] * 2, axis=1))
         buttons = st.columns(3)
         for column, (label, key) in zip(buttons, (("match", "m"), ("non_match", "n"),
                                                    ("unsure", "u")), strict=True):

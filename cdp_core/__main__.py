@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cdp_core import catalog, demo, profiling
+from cdp_core import catalog, demo, exports, profiling
 from cdp_core.errors import WorkbenchError
 from cdp_core.ingest import ingest_file
 from cdp_core.mapping import parse_mapping_yaml
@@ -80,6 +80,43 @@ def _profile(args: argparse.Namespace) -> None:
                   f"{report.rows_total} rows)")
 
 
+def _match(args: argparse.Namespace) -> None:
+    if args.threshold is not None and not 0 < args.threshold < 1:
+        raise WorkbenchError(f"--threshold {args.threshold}: give a probability between 0 and 1")
+    if args.model and not Path(args.model).is_file():
+        raise WorkbenchError(f"{args.model}: no such model file")
+    from cdp_core import matching  # Splink is slow to import: only the commands using it pay
+
+    with Workspace.open(args.workspace) as ws:
+        result = matching.run_match(ws, threshold=args.threshold, model_json_path=args.model,
+                                    progress=_progress("match"))
+    print(result.summary())
+
+
+def _export(args: argparse.Namespace) -> None:
+    if args.what != "clusters":
+        raise WorkbenchError(f"exporting {args.what} arrives with that part of the workbench; "
+                             "this release exports clusters")
+    if len(args.names) != 1:
+        raise WorkbenchError("usage: export WS clusters OUT.csv")
+    from cdp_core import matching
+
+    with Workspace.open(args.workspace, read_only=True) as ws:
+        frame = matching.export_clusters(ws.cursor())
+    out = exports.write_table(frame, args.names[0], sheet_name="clusters")
+    print(f"{len(frame)} records written to {out}")
+
+
+def _check(args: argparse.Namespace) -> None:
+    if not Path(args.workspace).is_file():
+        raise WorkbenchError(f"{args.workspace}: no such workspace")
+    with Workspace.open(args.workspace) as ws:  # read-write: replays a crashed write's log
+        problems = catalog.consistency_problems(ws.cursor())
+    if problems:
+        raise WorkbenchError(f"{len(problems)} problem(s): " + "; ".join(problems))
+    print(f"workspace {args.workspace} is consistent")
+
+
 def _list(args: argparse.Namespace) -> None:
     if args.what != "sources":
         raise WorkbenchError(f"listing {args.what} arrives with that part of the workbench; "
@@ -118,6 +155,22 @@ def build_parser() -> argparse.ArgumentParser:
     profile.add_argument("--source", required=True)
     profile.add_argument("--html")
     profile.set_defaults(run=_profile)
+
+    match = commands.add_parser("match", help="match profile records into people")
+    match.add_argument("workspace")
+    match.add_argument("--threshold", type=float)
+    match.add_argument("--model")
+    match.set_defaults(run=_match)
+
+    export = commands.add_parser("export", help="export clusters, profiles or a segment")
+    export.add_argument("workspace")
+    export.add_argument("what", choices=["clusters", "profiles", "segment"])
+    export.add_argument("names", nargs="+", metavar="[NAME] OUT")
+    export.set_defaults(run=_export)
+
+    check = commands.add_parser("check", help="check a workspace's consistency")
+    check.add_argument("workspace")
+    check.set_defaults(run=_check)
 
     listing = commands.add_parser("list", help="list sources, segments or use cases")
     listing.add_argument("workspace")

@@ -168,3 +168,14 @@ def has_predictions(cur: duckdb.DuckDBPyConnection) -> bool:
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
         "AND schema_name = 'match' AND table_name IN ('predictions', 'records')").fetchone()[0]
         == 2)
+
+
+def side_by_side(pair: pd.Series) -> pd.DataFrame:
+    """A queued pair as two text columns (A, B), one row per shown field, '—' when empty."""
+    def text(value: object) -> str:
+        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+            return "—"
+        return value.date().isoformat() if isinstance(value, pd.Timestamp) else str(value)
+
+    return pd.DataFrame({side: [text(pair[f"{field}_{side}"]) for field in SHOWN_FIELDS]
+                         for side in ("l", "r")}, index=list(SHOWN_FIELDS))

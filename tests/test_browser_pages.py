@@ -33,7 +33,7 @@ def test_first_visit_to_a_bookmarked_page_gets_the_whole_app(page: tuple[Page, s
     tab.get_by_role("heading", name="Catalogue & profiling").wait_for(timeout=60_000)
     sidebar = tab.locator("[data-testid='stSidebar']")
     sidebar.get_by_text("Collect").wait_for(timeout=30_000)
-    assert "Language" in sidebar.inner_text()
+    sidebar.get_by_text("Language").wait_for(timeout=30_000)  # the app's own sidebar
 
 
 @pytest.mark.parametrize(("slug", "title"), PAGES.items())
@@ -52,7 +52,7 @@ def test_page_renders_in_chromium(page: tuple[Page, str], slug: str, title: str)
 def test_upload_preview_map_and_ingest_a_latin1_file(page: tuple[Page, str]) -> None:
     tab, url = page
     tab.goto(f"{url}/sources")
-    tab.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(
+    tab.locator("[data-testid='stFileUploader'] input[type='file']").first.set_input_files(
         str(ROOT / "tests" / "data" / "librairie" / "adherents.csv"))
     tab.get_by_text("encoding latin-1 · delimiter ';'").wait_for(timeout=60_000)
     name = tab.get_by_label("Source name")

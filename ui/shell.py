@@ -13,6 +13,8 @@ _PAGES = {
         ("app_pages/catalogue.py", "nav.catalogue", ":material/dataset:"),
     ],
     "nav.unify": [
+        ("app_pages/matching.py", "nav.matching", ":material/tune:"),
+        ("app_pages/matching_run.py", "nav.matching_run", ":material/model_training:"),
         ("app_pages/review.py", "nav.review", ":material/rule:"),
     ],
 }

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cdp_core import i18n, matching
+from cdp_core import i18n, matching, model_evidence
 from cdp_core.errors import WorkbenchError
+from ui import widgets
 from ui.state import language, tr, workspace
 
 ws = workspace()
@@ -41,14 +42,9 @@ except WorkbenchError:
 lang = language()
 st.caption(tr("run.model", id=model.model_id, labels=tr("run.with_labels")
               if model.trained_with_labels else tr("run.without_labels")))
-for note in model.notes:
-    st.caption(f"· {note}")
-weights, parameters = st.tabs([tr("run.weights"), tr("run.m_u")])
-with weights:
-    st.caption(tr("run.weights_help"))
-    st.vega_lite_chart(spec=matching.match_weights_chart(cur, model), width="stretch")
-with parameters:
-    st.vega_lite_chart(spec=matching.m_u_parameters_chart(cur, model), width="stretch")
+if model.notes:
+    with st.expander(tr("run.notes", n=len(model.notes))):
+        st.markdown("\n".join(f"- {note}" for note in model.notes))
 
 st.subheader(tr("run.predict_title"))
 threshold = st.slider(tr("review.threshold"), 0.05, 0.99, float(model.threshold), 0.01)
@@ -67,5 +63,15 @@ if last is not None:
     cards[1].metric(tr("run.links"), i18n.fmt_number(last.pairs, lang))
     cards[2].metric(tr("run.people"), i18n.fmt_number(last.clusters, lang))
     cards[3].metric(tr("run.threshold_used"), i18n.fmt_number(last.threshold, lang, 2))
+
+st.subheader(tr("run.evidence"))
+evidence = model_evidence.weights_table(model.splink_model)
+weights, parameters = st.tabs([tr("run.weights"), tr("run.m_u")])
+with weights:
+    st.caption(tr("run.weights_help"))
+    st.plotly_chart(widgets.match_weights_figure(evidence), width="stretch")
+with parameters:
+    st.caption(tr("run.m_u_help"))
+    st.plotly_chart(widgets.m_u_figure(evidence), width="stretch")
 st.download_button(tr("run.download_model"), model.to_json(), file_name="matching_model.json",
                    icon=":material/download:")

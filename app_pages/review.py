@@ -4,7 +4,9 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from cdp_core import i18n, labels
+from cdp_core import i18n, labels, matching, model_evidence
+from cdp_core.errors import WorkbenchError
+from ui import widgets
 from ui.state import language, tr, workspace
 
 ws = workspace()
@@ -48,6 +50,15 @@ with left:
                 labels.save_label(ws, pair["unique_id_l"], pair["unique_id_r"], label)
                 st.rerun()
         st.caption(tr("review.keys"))
+        with st.expander(tr("review.why")):
+            try:
+                steps = model_evidence.pair_waterfall(matching.load_model(cur).splink_model,
+                                                      labels.prediction_row(
+                                                          cur, pair["unique_id_l"],
+                                                          pair["unique_id_r"]))
+                st.plotly_chart(widgets.waterfall_figure(steps), width="stretch")
+            except WorkbenchError as exc:
+                st.info(str(exc))
 with right:
     st.subheader(tr("review.curve"))
     curve, estimated = labels.accuracy_curve(cur)

@@ -179,3 +179,12 @@ def side_by_side(pair: pd.Series) -> pd.DataFrame:
 
     return pd.DataFrame({side: [text(pair[f"{field}_{side}"]) for field in SHOWN_FIELDS]
                          for side in ("l", "r")}, index=list(SHOWN_FIELDS))
+
+
+def prediction_row(cur: duckdb.DuckDBPyConnection, id_a: str, id_b: str) -> dict[str, object]:
+    """A pair's row of the predictions (either order), or an empty dict."""
+    result = cur.execute(
+        f"SELECT * FROM {PREDICTIONS} WHERE (unique_id_l = ? AND unique_id_r = ?) "  # noqa: S608
+        "OR (unique_id_l = ? AND unique_id_r = ?)", [id_a, id_b, id_b, id_a])
+    row = result.fetchone()
+    return dict(zip([c[0] for c in result.description], row, strict=True)) if row else {}

@@ -65,3 +65,30 @@ def test_demo_command_builds_a_workspace(tmp_path: Path) -> None:
     names = cli("list", path, "sources").stdout.splitlines()
     assert {"Web shop accounts", "Store loyalty cards", "Call-centre contacts",
             "Newsletter subscribers"} <= set(names)
+
+
+def test_match_then_export_clusters_then_reapply_the_model(tmp_path: Path) -> None:
+    from cdp_core import matching
+    from cdp_core.workspace import Workspace
+
+    path = tmp_path / "demo.duckdb"
+    assert cli("demo", path, "--people", "800").returncode == 0
+    done = cli("match", path)
+    assert done.returncode == 0, done.stderr
+    assert "clusters" in done.stdout
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    done = cli("export", path, "clusters", first)
+    assert done.returncode == 0, done.stderr
+    lines = first.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "source,record_id,cluster_id"
+    with Workspace.open(path) as ws:
+        cur = ws.cursor()
+        profile_records = cur.execute("SELECT count(*) FROM demo.ground_truth").fetchone()[0]
+        matching.save_model_json(matching.load_model(cur), tmp_path / "model.json")
+    assert len(lines) - 1 == profile_records  # one row per profile record
+    done = cli("match", path, "--model", tmp_path / "model.json")
+    assert done.returncode == 0, done.stderr
+    assert cli("export", path, "clusters", second).returncode == 0
+    assert second.read_text(encoding="utf-8") == first.read_text(encoding="utf-8")
+    assert cli("match", path, "--threshold", "1.5").returncode != 0
+    assert "no such model file" in cli("match", path, "--model", tmp_path / "none.json").stderr

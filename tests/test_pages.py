@@ -99,3 +99,21 @@ def test_review_page_labels_the_most_uncertain_pair(tmp_path: Path,
     next(b for b in app.button if b.label == "Same person").click().run()
     assert not app.exception
     assert app.metric[0].value == "1"
+
+
+def test_matching_pages_train_predict_and_review(demo_workspace: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    app = _app(demo_workspace, monkeypatch, "app_pages/matching.py")
+    assert app.tabs[0].label == "Comparisons and rules"
+    next(b for b in app.button if b.label == "Count the comparisons").click().run()
+    assert not app.exception and app.metric[0].label == "Comparisons in total"
+    app.switch_page("app_pages/matching_run.py").run()
+    next(b for b in app.button if b.label == "Train the model").click().run()
+    assert not app.exception, app.exception
+    next(b for b in app.button if b.label == "Predict and cluster").click().run()
+    assert not app.exception, app.exception
+    shown = {m.label: m.value for m in app.metric}
+    assert int(shown["People (clusters)"].replace(",", "")) < int(
+        shown["Records"].replace(",", ""))
+    app.switch_page("app_pages/review.py").run()
+    assert not app.exception and app.table, "a pair to review is shown"

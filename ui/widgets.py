@@ -88,3 +88,46 @@ def bar_chart(frame: pd.DataFrame, x: str, y: str, *, color: str | None = None,
     if horizontal:
         figure.update_yaxes(autorange="reversed")
     return figure
+
+
+def match_weights_figure(weights: pd.DataFrame) -> go.Figure:
+    """Match weight of each comparison level: green bars for evidence of the same person."""
+    frame = weights.dropna(subset=["match_weight"]).copy()
+    frame["label"] = frame["comparison"] + " · " + frame["level"]
+    colours = ["#1a9850" if w > 0 else "#d73027" for w in frame["match_weight"]]
+    figure = go.Figure(go.Bar(x=frame["match_weight"], y=frame["label"], orientation="h",
+                              marker_color=colours,
+                              hovertemplate="%{y}<br>%{x:.1f}<extra></extra>"))
+    figure.update_layout(height=max(300, 22 * len(frame) + 60), margin=dict(l=0, r=0, t=10, b=0),
+                         yaxis=dict(autorange="reversed"), xaxis_title=tr("col.match_weight"))
+    return figure
+
+
+def m_u_figure(weights: pd.DataFrame) -> go.Figure:
+    """m (share among true matches) and u (among non-matches) per level, side by side."""
+    frame = weights.copy()
+    frame["label"] = frame["comparison"] + " · " + frame["level"]
+    long = frame.melt(id_vars="label", value_vars=["m_probability", "u_probability"],
+                      var_name="parameter", value_name="probability")
+    long["parameter"] = long["parameter"].map(lambda p: tr(f"col.{p}"))
+    figure = px.bar(long, x="probability", y="label", color="parameter", barmode="group",
+                    orientation="h", labels={"probability": "", "label": "", "parameter": ""},
+                    color_discrete_sequence=["#2c7fb8", "#fdae61"])
+    figure.update_xaxes(tickformat=".0%", range=[0, 1])
+    figure.update_layout(height=max(300, 30 * len(frame) + 60), margin=dict(l=0, r=0, t=30, b=0),
+                         yaxis=dict(autorange="reversed"), legend=dict(orientation="h", y=1.05))
+    return figure
+
+
+def waterfall_figure(steps: pd.DataFrame) -> go.Figure:
+    """The pair's score built up step by step, ending on the total weight."""
+    labels = [f"{s} · {lvl}" if lvl else s for s, lvl in zip(steps["step"], steps["level"],
+                                                               strict=True)]
+    figure = go.Figure(go.Waterfall(
+        x=[*labels, tr("review.total")], y=[*steps["match_weight"], 0],
+        measure=["relative"] * len(steps) + ["total"], orientation="v",
+        increasing={"marker": {"color": "#1a9850"}}, decreasing={"marker": {"color": "#d73027"}},
+        totals={"marker": {"color": "#2c7fb8"}}))
+    figure.update_layout(height=380, margin=dict(l=0, r=0, t=10, b=0), showlegend=False,
+                         yaxis_title=tr("col.match_weight"))
+    return figure

@@ -42,13 +42,17 @@ with left:
         shown.columns = [tr("review.record_a"), tr("review.record_b")]
         st.table(shown.style.apply(lambda row: ["background-color: #fdae6133"] * 2
                                    if row.iloc[0] != row.iloc[1] else [""] * 2, axis=1))
-        buttons = st.columns(3)
+        buttons = st.columns(4)
         for column, (label, key) in zip(buttons, (("match", "m"), ("non_match", "n"),
-                                                   ("unsure", "u")), strict=True):
+                                                   ("unsure", "u")), strict=False):
             if column.button(tr(f"review.{label}"), shortcut=key, width="stretch",
                              type="primary" if label == "match" else "secondary"):
                 labels.save_label(ws, pair["unique_id_l"], pair["unique_id_r"], label)
                 st.rerun()
+        if buttons[3].button(tr("review.never"), shortcut="x", width="stretch",
+                             help=tr("review.never_help")):
+            labels.never_link(ws, pair["unique_id_l"], pair["unique_id_r"])
+            st.rerun()
         st.caption(tr("review.keys"))
         with st.expander(tr("review.why")):
             try:

@@ -188,3 +188,18 @@ def prediction_row(cur: duckdb.DuckDBPyConnection, id_a: str, id_b: str) -> dict
         "OR (unique_id_l = ? AND unique_id_r = ?)", [id_a, id_b, id_b, id_a])
     row = result.fetchone()
     return dict(zip([c[0] for c in result.description], row, strict=True)) if row else {}
+
+
+def never_link(ws: Workspace, id_a: str, id_b: str, reason: str = "") -> None:
+    """Record that two records must never be linked; every later run separates them."""
+    left, right = ordered(id_a, id_b)
+    with ws.transaction() as cur:
+        cur.execute("DELETE FROM meta.never_link WHERE unique_id_l = ? AND unique_id_r = ?",
+                    [left, right])
+        cur.execute("INSERT INTO meta.never_link (unique_id_l, unique_id_r, reason) "
+                    "VALUES (?, ?, ?)", [left, right, reason or None])
+        cur.execute("DELETE FROM meta.match_labels WHERE unique_id_l = ? AND unique_id_r = ?",
+                    [left, right])
+        cur.execute("INSERT INTO meta.match_labels (unique_id_l, unique_id_r, label) "
+                    "VALUES (?, ?, 'non_match')", [left, right])
+        ws.audit(cur, "never link", "pair added")

@@ -48,6 +48,54 @@ COLLECT = [
     ("code", "ws.close()"),
 ]
 
+MATCHING = [
+    ("md", "# Matching, headless\n\nWhat the Matching settings, Matching run and Pair review "
+           "pages do, through `cdp_core`: suggested settings, blocking analysis, training, the "
+           "model's evidence, prediction and clustering, labels and the threshold they suggest, "
+           "and the pairwise accuracy against the demo company's ground truth."),
+    ("code", "import os\nimport tempfile\nfrom pathlib import Path\n\n"
+             "from cdp_core import labels, matching, model_evidence\n"
+             "from cdp_core.demo import build_demo\n"
+             "from cdp_core.workspace import Workspace\n\n"
+             "folder = Path(tempfile.mkdtemp())\n"
+             "people = int(os.environ.get('CDP_NOTEBOOK_PEOPLE', '2000'))\n"
+             "build_demo(folder / 'demo.duckdb', n_people=people)\n"
+             "ws = Workspace.open(folder / 'demo.duckdb')\ncur = ws.cursor()"),
+    ("md", "Settings suggested from the catalogue and the data; every comparison and rule is "
+           "plain data a user can edit:"),
+    ("code", "settings = matching.suggest_settings(cur)\nmatching.save_settings(ws, settings)\n"
+             "[(c.name, c.method, c.columns) for c in settings.comparisons]"),
+    ("code", "blocking = matching.blocking_analysis(cur, settings)\n"
+             "print('total comparisons:', blocking.attrs['total'], blocking.attrs['warning'])\n"
+             "blocking"),
+    ("md", "Values that must never link two people (placeholders, values shared too widely):"),
+    ("code", "blocked = matching.detect_blocked_values(cur)\n"
+             "matching.save_blocked_values(ws, blocked)\nblocked[['field', 'reason']]"),
+    ("md", "Training: u by random sampling, the prior, m by expectation maximisation."),
+    ("code", "with ws.transaction() as tx:\n    matching.build_match_input(tx, settings)\n"
+             "model = matching.train(ws, settings)\n"
+             "model_evidence.weights_table(model.splink_model).round(3)"),
+    ("md", "Splink's own charts of the same model:"),
+    ("code", "import altair as alt\n\n"
+             "alt.Chart.from_dict(matching.match_weights_chart(cur, model))"),
+    ("code", "run = matching.predict(ws, model)\nprint(run.summary())\n"
+             "quality = matching.pairwise_quality(cur)\nquality"),
+    ("md", "Without labels the accuracy curve is the model's own estimate; labels turn it "
+           "into a measurement. Here the ground truth stands in for a reviewer on the ten most "
+           "uncertain pairs:"),
+    ("code", "queue = labels.review_queue(cur, threshold=model.threshold, size=10)\n"
+             "truth = dict(cur.execute(\"SELECT c.unique_id, g.person_id FROM match.records c \"\n"
+             "    \"JOIN demo.ground_truth g ON g.source = c.source_dataset \"\n"
+             "    \"AND g.record_id = c.record_id\").fetchall())\n"
+             "for pair in queue.itertuples():\n"
+             "    same = truth.get(pair.unique_id_l) == truth.get(pair.unique_id_r)\n"
+             "    labels.save_label(ws, pair.unique_id_l, pair.unique_id_r,\n"
+             "                      'match' if same else 'non_match')\n"
+             "labels.suggest_threshold(cur)"),
+    ("code", "matching.export_clusters(cur).head()"),
+    ("code", "ws.close()"),
+]
+
 
 def write(name: str, cells: list[tuple[str, str]]) -> None:
     """One notebook from (kind, source) pairs, without outputs."""
@@ -61,3 +109,4 @@ def write(name: str, cells: list[tuple[str, str]]) -> None:
 
 if __name__ == "__main__":
     write("01_collect_and_catalogue.ipynb", COLLECT)
+    write("02_matching.ipynb", MATCHING)

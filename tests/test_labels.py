@@ -70,6 +70,15 @@ def test_a_labelled_match_the_model_missed_lowers_recall(predicted: Workspace) -
     assert at_half["recall"] == pytest.approx(0.5) and at_half["precision"] == pytest.approx(1)
 
 
+def test_never_link_is_stored_once_and_labels_the_pair(predicted: Workspace) -> None:
+    labels.never_link(predicted, "1:b", "1:a", "twins")
+    labels.never_link(predicted, "1:a", "1:b", "twins")
+    cur = predicted.cursor()
+    assert cur.execute("SELECT unique_id_l, unique_id_r FROM meta.never_link").fetchall() == [
+        ("1:a", "1:b")]
+    assert labels.label_counts(cur)["non_match"] == 1
+
+
 def test_unknown_label_is_refused(predicted: Workspace) -> None:
     with pytest.raises(InputError, match="label 'maybe'"):
         labels.save_label(predicted, "1:a", "1:b", "maybe")

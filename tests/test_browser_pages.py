@@ -83,3 +83,26 @@ def test_catalogue_tabs_and_full_report(page: tuple[Page, str]) -> None:
     report.get_by_text("Dataset statistics").first.wait_for(timeout=120_000)
     tab.screenshot(path=ARTIFACTS / "catalogue_full_report.png", full_page=True)
     assert tab.locator("[data-testid='stException']").count() == 0
+
+
+def test_train_predict_and_label_a_pair_with_the_keyboard(page: tuple[Page, str]) -> None:
+    tab, url = page
+    tab.goto(f"{url}/matching")
+    tab.get_by_role("heading", name="Matching settings").wait_for(timeout=120_000)
+    tab.get_by_text("Comparisons and rules").first.wait_for(timeout=60_000)
+    tab.goto(f"{url}/matching_run")
+    tab.get_by_role("heading", name="Matching run").wait_for(timeout=60_000)
+    tab.get_by_role("button", name="Train the model").click()
+    tab.get_by_text("Model 1, trained without labels.").wait_for(timeout=180_000)
+    tab.get_by_role("button", name="Predict and cluster").click()
+    tab.get_by_text("People (clusters)").wait_for(timeout=180_000)
+    tab.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    tab.screenshot(path=ARTIFACTS / "matching_run.png", full_page=True)
+    tab.goto(f"{url}/review")
+    tab.get_by_role("heading", name="Next pair to review").wait_for(timeout=60_000)
+    tab.wait_for_timeout(1_000)
+    tab.keyboard.press("m")  # "same person"
+    labelled = tab.locator("[data-testid='stMetricValue']").first
+    labelled.filter(has_text="1").wait_for(timeout=60_000)
+    tab.screenshot(path=ARTIFACTS / "review.png", full_page=True)
+    assert tab.locator("[data-testid='stException']").count() == 0

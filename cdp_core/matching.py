@@ -67,6 +67,7 @@ __all__ = [
 ]
 
 Progress = Callable[[float, str], None]
+M_FLOOR = 0.01  # the smallest m a level keeps after training: evidence, never a veto
 MEMORY_CATALOG = "memory"  # the connection's own in-memory database: Splink's scratch space
 PREDICTION_FLOOR = 0.5  # pairs scored at least this (or the threshold, if lower) are stored
 SEED = 42
@@ -588,6 +589,28 @@ def _neutralise_untrained(model: dict[str, Any]) -> list[str]:
     return notes
 
 
+def _floor_m(model: dict[str, Any], floor: float = M_FLOOR) -> list[str]:
+    """Keep every level's m at ``floor`` or more; return notes saying which were raised.
+
+    EM on one company's data can push m to nearly zero (on the demo, no true pair has two
+    different e-mails, so "other e-mail" gets m = 1e-24, a weight of -78 that no other evidence
+    can outweigh). People do use several addresses; a floor keeps such a level strong evidence
+    against a match, not a veto.
+    """
+    notes = []
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            m = level.get("m_probability")
+            if level.get("is_null_level") or m is None or m >= floor:
+                continue
+            if level.get("u_probability", 0) <= floor:
+                continue  # a rare level either way: its weight stays near neutral
+            level["m_probability"] = floor
+            notes.append(f"{comparison['output_column_name']}: {level.get('label_for_charts')}"
+                         f" m raised from {m:.1e} to {floor:.0%} (no veto by one field)")
+    return notes
+
+
 def saved_labels(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The pairwise labels users gave on the review page: unique_id_l, unique_id_r, label."""
     return cur.execute("SELECT unique_id_l, unique_id_r, label FROM meta.match_labels").df()
@@ -663,7 +686,7 @@ def train(ws: Workspace, settings: MatchSettings, labels: pd.DataFrame | None = 
         report(0.95, "estimating m of levels EM never saw")
         splink_model = _train_unobserved(linker, session, settings,
                                          linker.misc.save_model_to_json())
-    notes = _neutralise_untrained(splink_model)
+    notes = _neutralise_untrained(splink_model) + _floor_m(splink_model)
     model = TrainedModel(settings, splink_model, threshold, with_labels, notes=notes)
     report(1.0, "model trained")
     return save_model(ws, model)

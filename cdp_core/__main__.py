@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cdp_core import catalog, demo, exports, profiling
 from cdp_core.errors import WorkbenchError
-from cdp_core.ingest import ingest_file
+from cdp_core.ingest import check_source_name, ingest_file
 from cdp_core.mapping import parse_mapping_yaml
 from cdp_core.readers import read_text_file
 from cdp_core.workspace import Workspace
@@ -47,6 +47,7 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def _ingest(args: argparse.Namespace) -> None:
+    check_source_name(args.source)  # refuse a bad name before touching the workspace
     file_mapping = None
     if args.mapping:
         mapping_path = Path(args.mapping)

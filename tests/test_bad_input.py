@@ -9,7 +9,6 @@ endings, Excel formulas...) must ingest with the right values. The corpus is in
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import subprocess
 import sys
@@ -536,7 +535,7 @@ def cli_runs(base_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         before = snapshot(ws)
     copies = {case.id: _copy_workspace(base_workspace, folder / f"ws_{i}.duckdb")
               for i, case in enumerate(CLI_CASES)}
-    with ThreadPoolExecutor(max_workers=max(2, min(6, os.cpu_count() or 2))) as pool:
+    with ThreadPoolExecutor(max_workers=2) as pool:
         done = dict(zip(CLI_BY_ID, pool.map(
             lambda case: _run_cli(case, copies[case.id], folder), CLI_CASES), strict=True))
     runs = {}

@@ -17,9 +17,13 @@ st.title(tr("matching.title"))
 cur = ws.cursor()
 settings = matching.load_settings(cur)
 if settings is None or st.button(tr("matching.suggest"), help=tr("matching.suggest_help")):
-    with st.spinner(tr("matching.suggesting")):
-        settings = suggest_settings(cur)
-        matching.save_settings(ws, settings)
+    try:
+        with st.spinner(tr("matching.suggesting")):
+            settings = suggest_settings(cur)
+            matching.save_settings(ws, settings)
+    except WorkbenchError as exc:
+        st.info(str(exc))
+        st.stop()
 
 tabs = st.tabs([tr("matching.settings"), tr("matching.blocking"), tr("matching.blocked")])
 with tabs[0]:

@@ -117,3 +117,14 @@ def test_matching_pages_train_predict_and_review(demo_workspace: Path,
         shown["Records"].replace(",", ""))
     app.switch_page("app_pages/review.py").run()
     assert not app.exception and app.table, "a pair to review is shown"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_on_an_empty_workspace_explains_what_to_do(page: str, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from cdp_core.workspace import Workspace
+
+    Workspace.open(tmp_path / "empty.duckdb").close()
+    app = _app(tmp_path / "empty.duckdb", monkeypatch, page)
+    assert app.title
+    assert app.info or app.get("file_uploader"), f"{page} shows neither guidance nor an upload"

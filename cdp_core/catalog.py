@@ -522,4 +522,23 @@ def consistency_problems(cur: duckdb.DuckDBPyConnection) -> list[str]:
     orphans = cur.execute("SELECT name FROM meta.sources s WHERE NOT EXISTS (SELECT 1 FROM "
                           "meta.source_versions v WHERE v.source_id = s.source_id)").fetchall()
     problems += [f"source {name!r} has no version" for (name,) in orphans]
-    return problems
+    return problems + _matching_problems(cur)
+
+
+def _matching_problems(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """The clusters on file must be those of the latest matching run on record."""
+    last = cur.execute("SELECT run_id, records, clusters FROM meta.match_runs "
+                       "ORDER BY run_id DESC LIMIT 1").fetchone()
+    if last is None:
+        return []
+    exists = cur.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = "
+                         "current_database() AND schema_name = 'match' "
+                         "AND table_name = 'clusters'").fetchone()[0]
+    if not exists:
+        return [f"matching run {last[0]} is on record but match.clusters is missing"]
+    held = cur.execute("SELECT count(*), count(DISTINCT cluster_id) FROM match.clusters"
+                       ).fetchone()
+    if tuple(held) != (last[1], last[2]):
+        return [f"match.clusters holds {held[0]} records in {held[1]} clusters; run {last[0]} "
+                f"recorded {last[1]} in {last[2]}"]
+    return []

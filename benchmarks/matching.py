@@ -79,16 +79,47 @@ def report_quality(name: str, ws: Workspace) -> dict[str, float]:
     return chosen
 
 
+def splink_alone_seconds(records: Path, model: matching.TrainedModel) -> float:
+    """Seconds for plain Splink to predict and cluster the same input with the same model.
+
+    A fresh DuckDB connection, the public Splink API only: the yardstick for what the
+    workbench adds around Splink (rules, guards, never-link, storage).
+    """
+    import duckdb
+    from splink import DuckDBAPI, Linker
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE records AS SELECT * FROM read_parquet(?)", [str(records)])
+    linker = Linker(DuckDBAPI(connection=con).register("records"), model.splink_model)
+    start = time.perf_counter()
+    predictions = linker.inference.predict(
+        threshold_match_probability=min(model.threshold, 0.5))
+    linker.clustering.cluster_pairwise_predictions_at_threshold(predictions, model.threshold)
+    seconds = time.perf_counter() - start
+    con.close()
+    return seconds
+
+
 def measure_run(workspace: Path) -> None:
-    """Child process: one run_match on the workspace; prints seconds and peak memory as JSON."""
+    """Child process: one run_match on the workspace, then the prediction step again and
+    plain Splink on the same comparisons; prints seconds and peak memory as JSON."""
     with Workspace.open(workspace) as ws:
         start = time.perf_counter()
         result = matching.run_match(ws)
         seconds = time.perf_counter() - start
-        quality = matching.pairwise_quality(ws.cursor())
+        cur = ws.cursor()
+        quality = matching.pairwise_quality(cur)
+        model = matching.load_model(cur)
+        start = time.perf_counter()
+        matching.predict(ws, model)
+        predict_seconds = time.perf_counter() - start
+        records = workspace.with_suffix(".records.parquet")
+        cur.execute("COPY match.records TO ? (FORMAT parquet)", [str(records)])
     print(json.dumps({"seconds": seconds, "peak_mb": peak_memory_mb(),
                       "records": result.records, "clusters": result.clusters,
-                      "f1": quality["f1"], "threshold": result.threshold}))
+                      "f1": quality["f1"], "threshold": result.threshold,
+                      "predict_seconds": predict_seconds,
+                      "splink_seconds": splink_alone_seconds(records, model)}))
 
 
 def report_scale(people: int, folder: Path) -> None:
@@ -103,6 +134,9 @@ def report_scale(people: int, folder: Path) -> None:
     print(f"  run_match: {figures['seconds']:.0f} s, peak memory {figures['peak_mb']:,.0f} MB, "
           f"{figures['records']:,} records, {figures['clusters']:,} clusters, "
           f"F1 {figures['f1']:.4f} at {figures['threshold']:.3g}")
+    ratio = figures["predict_seconds"] / max(figures["splink_seconds"], 1e-9)
+    print(f"  predict + cluster: workbench {figures['predict_seconds']:.1f} s, Splink alone "
+          f"{figures['splink_seconds']:.1f} s on the same comparisons ({ratio:.2f}x)")
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import streamlit.components.v1 as components
 from cdp_core import catalog, exports, profiling
 from cdp_core.errors import WorkbenchError
 from ui import widgets
-from ui.state import selected_source, tr, workspace
+from ui.state import quick_profile, selected_source, tr, workspace
 
 ws = workspace()
 st.title(tr("catalogue.title"))
@@ -54,7 +54,9 @@ with tabs[0]:
         st.success(tr("catalogue.saved"))
 
 with tabs[1]:
-    summary = profiling.quick_profile(cur, raw_table)
+    stamp = catalog.versions(cur, source.source_id).set_index("version").loc[version,
+                                                                             "ingested_at"]
+    summary = quick_profile(cur, ws.path, raw_table, str(stamp))
     st.dataframe(summary, hide_index=True, width="stretch")
     column = st.selectbox(tr("catalogue.column"), summary["column"].tolist())
     values = profiling.value_distribution(cur, raw_table, column)

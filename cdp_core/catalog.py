@@ -128,8 +128,9 @@ def next_source_id(cur: duckdb.DuckDBPyConnection) -> int:
 
 def next_version(cur: duckdb.DuckDBPyConnection, source_id: int) -> int:
     """The number the next ingest of this source gets (versions are never reused)."""
-    query = "SELECT coalesce(max(version), 0) + 1 FROM meta.source_versions WHERE source_id = ?"
-    return cur.execute(query, [source_id]).fetchone()[0]
+    row = cur.execute("SELECT last_version + 1 FROM meta.sources WHERE source_id = ?",
+                      [source_id]).fetchone()
+    return row[0] if row else 1
 
 
 def current_version(cur: duckdb.DuckDBPyConnection, source_id: int) -> int:
@@ -181,6 +182,8 @@ def record_version(
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [source_id, version, raw_table, std_table, file_path.name, staged.file_format,
          staged.encoding, staged.delimiter, staged.sheet, file_path.stat().st_size, rows])
+    cur.execute("UPDATE meta.sources SET last_version = ? WHERE source_id = ?",
+                [version, source_id])
     cur.executemany("INSERT INTO meta.source_columns VALUES (?, ?, ?, ?, ?)",
                     [[source_id, version, position, name, column_type]
                      for position, (name, column_type) in enumerate(typed_columns)])

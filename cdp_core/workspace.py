@@ -156,6 +156,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             pairs BIGINT,
             clusters BIGINT)""",
     ),
+    (
+        # Version numbers are never reused, even after the latest version is dropped, so a
+        # number always means one file.
+        "ALTER TABLE meta.sources ADD COLUMN last_version INTEGER NOT NULL DEFAULT 0",
+        """UPDATE meta.sources s SET last_version = coalesce((SELECT max(v.version)
+            FROM meta.source_versions v WHERE v.source_id = s.source_id), 0)""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 CATALOG = "ws"

@@ -182,3 +182,10 @@ def test_another_companys_files_map_automatically(mapping_file: Path) -> None:
 
 def _mapping_file_at(path: Path) -> dict[str, str]:
     return mapping.parse_mapping_yaml(path.read_text(encoding="utf-8"), path.name)
+
+
+def test_a_dropped_version_number_is_never_reused(ws: Workspace) -> None:
+    for _ in range(3):
+        ingest_file(ws, LIBRAIRIE / "clients_web.csv", "Web clients")
+    catalog.drop_version(ws, "Web clients", 3)
+    assert ingest_file(ws, LIBRAIRIE / "clients_web.csv", "Web clients").version == 4

@@ -4,9 +4,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import duckdb
+import pandas as pd
 import streamlit as st
 
-from cdp_core import demo, i18n
+from cdp_core import demo, i18n, profiling
 from cdp_core.errors import WorkbenchError
 from cdp_core.workspace import Workspace
 
@@ -48,6 +50,16 @@ def workspace() -> Workspace:
         st.error(str(exc))
         st.stop()
         raise
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def quick_profile(_cur: duckdb.DuckDBPyConnection, workspace: str, table: str,
+                  ingested_at: str) -> pd.DataFrame:
+    """The quick profile of a raw table, computed once per version (raw tables never change).
+
+    ``workspace``, ``table`` and ``ingested_at`` are the cache key; the cursor is not.
+    """
+    return profiling.quick_profile(_cur, table)
 
 
 def selected_source(names: list[str]) -> str | None:

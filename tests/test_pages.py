@@ -128,3 +128,13 @@ def test_page_on_an_empty_workspace_explains_what_to_do(page: str, tmp_path: Pat
     app = _app(tmp_path / "empty.duckdb", monkeypatch, page)
     assert app.title
     assert app.info or app.get("file_uploader"), f"{page} shows neither guidance nor an upload"
+
+
+def test_table_headers_are_translated(demo_workspace: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """No raw catalogue key (``col.something``) reaches a table header on any page."""
+    for page in PAGES:
+        app = _app(demo_workspace, monkeypatch, page)
+        for frame in app.dataframe:
+            config = frame.proto.columns if hasattr(frame.proto, "columns") else ""
+            assert "col." not in str(config), page

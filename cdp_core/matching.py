@@ -39,6 +39,7 @@ from cdp_core.blocked_values import (
     remove_blocked_values,
     save_blocked_values,
 )
+from cdp_core.clusters import cluster_id_sql, partition, refresh_metrics
 from cdp_core.errors import InputError
 from cdp_core.matching_settings import (
     ARRAY_COLUMNS,
@@ -717,36 +718,6 @@ def _violations(cur: duckdb.DuckDBPyConnection, clusters: str) -> list[str]:
     ).fetchall()]
 
 
-def _constrained_components(nodes: set[str], links: list[tuple[str, str]],
-                            never: list[tuple[str, str]]) -> dict[str, str]:
-    """Union-find over links taken in order (strongest first), skipping any link that would
-    put both records of a never-link pair in one component; returns node -> root."""
-    parent = {node: node for node in nodes}
-    members = {node: {node} for node in nodes}
-    banned: dict[str, set[str]] = {node: set() for node in nodes}
-    for a, b in never:
-        if a in nodes and b in nodes:
-            banned[a].add(b)
-            banned[b].add(a)
-
-    def root(node: str) -> str:
-        while parent[node] != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
-
-    for a, b in links:
-        ra, rb = root(a), root(b)
-        if ra == rb or banned[ra] & members[rb]:
-            continue
-        if len(members[ra]) < len(members[rb]):
-            ra, rb = rb, ra
-        parent[rb] = ra
-        members[ra] |= members.pop(rb)
-        banned[ra] |= banned.pop(rb)
-    return {node: root(node) for node in nodes}
-
-
 def _split_never_linked(session: _Session, clusters: str, edges: str,
                         threshold: float) -> None:
     """Re-cluster the clusters holding a never-link pair, strongest links first, so that the
@@ -766,7 +737,7 @@ def _split_never_linked(session: _Session, clusters: str, edges: str,
         [bad, threshold]).fetchall()
     never = own.execute(f"SELECT unique_id_l, unique_id_r FROM {CATALOG}.meta.never_link"  # noqa: S608
                         ).fetchall()
-    roots = _constrained_components(nodes, links, never)
+    roots = partition(nodes, links, never)
     fixed = session.frame_table("split", pd.DataFrame(
         {"unique_id": list(roots), "cluster_id": [f"split:{r}" for r in roots.values()]}))
     own.execute(f"UPDATE {clusters} SET cluster_id = f.cluster_id FROM {fixed} f "  # noqa: S608
@@ -774,20 +745,28 @@ def _split_never_linked(session: _Session, clusters: str, edges: str,
 
 
 def _cluster(session: _Session, edges: str, threshold: float) -> str:
-    """Connected components at the threshold (Splink), never-link pairs split; returns the
-    table of unique_id, source, record_id, cluster_id (an opaque id stable for a cluster)."""
+    """Connected components at the threshold (Splink) over the scored links and reviewers'
+    must-link pairs, never-link pairs split; returns the table of unique_id, source,
+    record_id, cluster_id (an opaque id stable for a cluster)."""
+    linked = session.table("linked")
+    session.own.execute(
+        f"CREATE TABLE {linked} AS SELECT unique_id_l, unique_id_r, match_probability "  # noqa: S608
+        f"FROM {edges} UNION ALL SELECT DISTINCT m.unique_id_l, m.unique_id_r, 1.0 "
+        f"FROM {CATALOG}.meta.must_link m JOIN {session.input} l ON l.unique_id = m.unique_id_l "
+        f"JOIN {session.input} r ON r.unique_id = m.unique_id_r")
     raw = cluster_pairwise_predictions_at_threshold(
-        session.df, session.db_api.register(edges), session.db_api,
+        session.df, session.db_api.register(linked), session.db_api,
         node_id_column_name="unique_id", threshold_match_probability=threshold)
     clusters = session.table("clusters")
     session.own.execute(f"CREATE TABLE {clusters} AS SELECT unique_id, "  # noqa: S608
                         f"CAST(cluster_id AS VARCHAR) AS cluster_id FROM {raw.physical_name}")
-    _split_never_linked(session, clusters, edges, threshold)
+    _split_never_linked(session, clusters, linked, threshold)
     final = session.table("final_clusters")
+    smallest = "min(c.unique_id) OVER (PARTITION BY c.cluster_id)"
     session.own.execute(
         f"CREATE TABLE {final} AS SELECT c.unique_id, i.source_dataset AS source, "  # noqa: S608
-        "i.record_id, 'C' || substr(md5(min(c.unique_id) OVER (PARTITION BY c.cluster_id)), "
-        f"1, 16) AS cluster_id FROM {clusters} c JOIN {session.input} i USING (unique_id)")
+        f"i.record_id, {cluster_id_sql(smallest)} AS cluster_id "
+        f"FROM {clusters} c JOIN {session.input} i USING (unique_id)")
     return final
 
 
@@ -810,6 +789,7 @@ def _store_run(ws: Workspace, session: _Session, *, started: datetime, model_id:
                              ).fetchone()[0]
         cur.execute("INSERT INTO meta.match_runs VALUES (?, ?, current_timestamp, ?, ?, ?, ?, ?)",
                     [run_id, started, model_id, threshold, session.records, pairs, n_clusters])
+        refresh_metrics(cur)
         ws.audit(cur, "match run", f"run_id={run_id} model_id={model_id} records="
                  f"{session.records} pairs={pairs} clusters={n_clusters}")
     seconds = (datetime.now() - started).total_seconds()

@@ -163,6 +163,38 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """UPDATE meta.sources s SET last_version = coalesce((SELECT max(v.version)
             FROM meta.source_versions v WHERE v.source_id = s.source_id), 0)""",
     ),
+    (
+        # Reviewers' decisions on clusters, re-applied after every matching run: splits and
+        # "never merge" become never-link pairs, merges and confirmations must-link pairs,
+        # each pair tagged with the decision that made it so an undo removes exactly those.
+        "CREATE SCHEMA IF NOT EXISTS golden",
+        """CREATE TABLE meta.cluster_decisions (
+            decision_id INTEGER PRIMARY KEY,
+            kind VARCHAR NOT NULL,
+            records VARCHAR[] NOT NULL,
+            cluster_id VARCHAR,
+            reason VARCHAR,
+            decided_by VARCHAR,
+            decided_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            active BOOLEAN NOT NULL DEFAULT true,
+            undone_at TIMESTAMP)""",
+        "ALTER TABLE meta.never_link ADD COLUMN decision_id INTEGER",
+        """CREATE TABLE meta.must_link (
+            unique_id_l VARCHAR NOT NULL,
+            unique_id_r VARCHAR NOT NULL,
+            decision_id INTEGER NOT NULL,
+            PRIMARY KEY (unique_id_l, unique_id_r, decision_id))""",
+        """CREATE TABLE meta.golden_settings (
+            settings_id INTEGER PRIMARY KEY,
+            rules VARCHAR NOT NULL,
+            updated_at TIMESTAMP NOT NULL DEFAULT current_timestamp)""",
+        """CREATE TABLE meta.golden_builds (
+            build_id INTEGER PRIMARY KEY,
+            run_id INTEGER,
+            built_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            profiles BIGINT NOT NULL,
+            seconds DOUBLE)""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 CATALOG = "ws"

@@ -1,6 +1,7 @@
 """Shared fixtures: paths to the data files and fresh workspaces."""
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,3 +30,26 @@ def snapshot(workspace: Workspace) -> dict[str, int]:
     return {f"{schema}.{table}": cur.execute(
         f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]  # noqa: S608
         for schema, table in tables}
+
+
+@pytest.fixture(scope="session")
+def matched_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small demo company after a full matching run (built once; copy it before writing)."""
+    from cdp_core import matching
+    from cdp_core.demo import build_demo
+
+    path = tmp_path_factory.mktemp("matched") / "demo.duckdb"
+    build_demo(path, n_people=600)
+    with Workspace.open(path) as workspace:
+        matching.run_match(workspace)
+    return path
+
+
+@pytest.fixture
+def matched_ws(matched_demo: Path, tmp_path: Path) -> Iterator[Workspace]:
+    """A private copy of the matched demo workspace, open for writing."""
+    copy = tmp_path / "matched.duckdb"
+    shutil.copyfile(matched_demo, copy)
+    workspace = Workspace.open(copy)
+    yield workspace
+    workspace.close()

@@ -16,6 +16,10 @@ _PAGES = {
         ("app_pages/matching.py", "nav.matching", ":material/tune:"),
         ("app_pages/matching_run.py", "nav.matching_run", ":material/model_training:"),
         ("app_pages/review.py", "nav.review", ":material/rule:"),
+        ("app_pages/clusters.py", "nav.clusters", ":material/hub:"),
+        ("app_pages/golden.py", "nav.golden", ":material/person_check:"),
+        ("app_pages/customer360.py", "nav.customer360", ":material/person_search:"),
+        ("app_pages/privacy.py", "nav.privacy", ":material/shield_person:"),
     ],
 }
 

@@ -15,6 +15,8 @@ from cdp_core.workspace import Workspace
 LANGUAGE = "language"
 SOURCE = "selected_source"
 UPLOADS = "uploaded_files"
+CLUSTER = "selected_cluster"
+REVIEWER = "reviewer_name"
 DEFAULT_WORKSPACE = Path("data/workspaces/demo.duckdb")
 
 

@@ -131,3 +131,42 @@ def waterfall_figure(steps: pd.DataFrame) -> go.Figure:
     figure.update_layout(height=380, margin=dict(l=0, r=0, t=10, b=0), showlegend=False,
                          yaxis_title=tr("col.match_weight"))
     return figure
+
+
+def link_colour(probability: float) -> str:
+    """Green for a sure link, amber for a likely one, red for a weak one."""
+    return _GOOD if probability >= 0.99 else _FAIR if probability >= 0.9 else _POOR
+
+
+def cluster_graph_figure(positions: dict[str, tuple[float, float]], edges: pd.DataFrame,
+                         labels: dict[str, str]) -> go.Figure:
+    """A cluster as a small graph: records as dots named by source and name, links as lines
+    coloured by probability (dotted below the threshold) with the probability at their middle."""
+    figure = go.Figure()
+    lang = language()
+    for left, right, probability, used in edges[
+            ["unique_id_l", "unique_id_r", "match_probability", "used"]].itertuples(index=False):
+        (x0, y0), (x1, y1) = positions[left], positions[right]
+        figure.add_trace(go.Scatter(
+            x=[x0, x1], y=[y0, y1], mode="lines", hoverinfo="skip", showlegend=False,
+            line=dict(color=link_colour(probability), width=2 + 4 * probability,
+                      dash="solid" if used else "dot")))
+        figure.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, showarrow=False,
+                              text=i18n.fmt_pct(probability, lang, 0),
+                              bgcolor="rgba(255,255,255,0.85)", font=dict(size=12))
+    nodes = list(positions)
+    figure.add_trace(go.Scatter(
+        x=[positions[n][0] for n in nodes], y=[positions[n][1] for n in nodes],
+        mode="markers+text", text=[labels[n] for n in nodes], textposition="top center",
+        hovertext=nodes, hoverinfo="text", showlegend=False,
+        marker=dict(size=22, color="#2c7fb8", line=dict(color="white", width=2))))
+    figure.update_xaxes(visible=False, range=_padded([p[0] for p in positions.values()]))
+    figure.update_yaxes(visible=False, range=_padded([p[1] for p in positions.values()]))
+    figure.update_layout(height=380, margin=dict(l=0, r=0, t=10, b=0), plot_bgcolor="white")
+    return figure
+
+
+def _padded(values: list[float]) -> list[float]:
+    low, high = min(values), max(values)
+    margin = max((high - low) * 0.25, 0.5)
+    return [low - margin, high + margin]

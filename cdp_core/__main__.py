@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cdp_core import catalog, demo, exports, profiling
+from cdp_core import catalog, demo, exports, golden, profiling
 from cdp_core.errors import WorkbenchError
 from cdp_core.ingest import check_source_name, ingest_file
 from cdp_core.mapping import parse_mapping_yaml
@@ -91,21 +91,45 @@ def _match(args: argparse.Namespace) -> None:
     with Workspace.open(args.workspace) as ws:
         result = matching.run_match(ws, threshold=args.threshold, model_json_path=args.model,
                                     progress=_progress("match"))
-    print(result.summary())
+        print(result.summary())
+        print(golden.build(ws, progress=_progress("profiles")).summary())
 
 
 def _export(args: argparse.Namespace) -> None:
-    if args.what != "clusters":
+    if args.what not in ("clusters", "profiles"):
         raise WorkbenchError(f"exporting {args.what} arrives with that part of the workbench; "
-                             "this release exports clusters")
+                             "this release exports clusters and profiles")
     if len(args.names) != 1:
-        raise WorkbenchError("usage: export WS clusters OUT.csv")
+        raise WorkbenchError(f"usage: export WS {args.what} OUT.csv")
+    if args.what == "profiles":
+        _export_profiles(args)
+        return
+    if args.lineage or args.consented:
+        raise WorkbenchError("--lineage and --consented apply to profiles only")
     from cdp_core import matching
 
     with Workspace.open(args.workspace, read_only=True) as ws:
         frame = matching.export_clusters(ws.cursor())
     out = exports.write_table(frame, args.names[0], sheet_name="clusters")
     print(f"{len(frame)} records written to {out}")
+
+
+def _export_profiles(args: argparse.Namespace) -> None:
+    """Unified profiles, built first when they are missing or older than the clusters."""
+    if args.consented is not None and args.consented not in golden.CONSENT_CHANNELS:
+        raise WorkbenchError(f"--consented {args.consented}: choose email or sms")
+    if Path(args.names[0]).suffix.lower() not in exports.FORMATS:
+        raise WorkbenchError(f"{args.names[0]}: choose an output ending in "
+                             f"{', '.join(exports.FORMATS)}")
+    if not Path(args.workspace).is_file():
+        raise WorkbenchError(f"{args.workspace}: no such workspace")
+    with Workspace.open(args.workspace) as ws:
+        if golden.is_stale(ws.cursor()):
+            print(golden.build(ws, progress=_progress("profiles")).summary())
+        frame = golden.export_profiles(ws.cursor(), lineage=args.lineage,
+                                       consented=args.consented)
+    out = exports.write_table(frame, args.names[0], sheet_name="profiles")
+    print(f"{len(frame)} profiles written to {out}")
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -167,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("workspace")
     export.add_argument("what", choices=["clusters", "profiles", "segment"])
     export.add_argument("names", nargs="+", metavar="[NAME] OUT")
+    export.add_argument("--lineage", action="store_true",
+                        help="profiles: add each value's source and record")
+    export.add_argument("--consented", metavar="email|sms",
+                        help="profiles: only the people who agreed to this channel")
     export.set_defaults(run=_export)
 
     check = commands.add_parser("check", help="check a workspace's consistency")

@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from cdp_core import golden, matching
 from cdp_core.demo_data import GROUND_TRUTH_FILE, generate_demo_files
 from cdp_core.ingest import SourceMeta, ingest_file
 from cdp_core.workspace import Workspace
@@ -32,11 +33,14 @@ def build_demo(
     n_people: int = DEFAULT_PEOPLE,
     seed: int = DEFAULT_SEED,
     progress: Progress | None = None,
+    unify: bool = False,
 ) -> str:
     """Create a workspace holding the demo company; return a one-line summary.
 
-    The workspace is built under a temporary name and renamed when complete, so an
-    interrupted build never leaves a half-filled workspace at ``workspace_path``.
+    With ``unify`` the records are also matched and the unified profiles built, so every
+    page has something to show from the first start. The workspace is built under a
+    temporary name and renamed when complete, so an interrupted build never leaves a
+    half-filled workspace at ``workspace_path``.
     """
     report = progress or (lambda _fraction, _message: None)
     target = Path(workspace_path)
@@ -49,7 +53,8 @@ def build_demo(
     rows = 0
     with Workspace.open(building) as ws:
         for index, source in enumerate(sources):
-            report(0.1 + 0.85 * index / len(sources), f"ingesting {source.name}")
+            report(0.1 + (0.7 if unify else 0.85) * index / len(sources),
+                   f"ingesting {source.name}")
             meta = SourceMeta(
                 kind=source.kind, department=source.department,
                 collection_mode=source.collection_mode, refresh_cadence=source.refresh_cadence,
@@ -61,6 +66,13 @@ def build_demo(
             cur.execute("INSERT INTO demo.ground_truth SELECT source, record_id, person_id "
                         "FROM read_csv(?, all_varchar = true)",
                         [str(files_dir / GROUND_TRUTH_FILE)])
+        unified = ""
+        if unify:
+            report(0.8, "matching")
+            run = matching.run_match(ws)
+            report(0.95, "building unified profiles")
+            golden.build(ws)
+            unified = f", {run.clusters} people after matching"
     os.replace(building, target)
     report(1.0, "done")
-    return f"{len(sources)} sources, {rows} rows, files in {files_dir}"
+    return f"{len(sources)} sources, {rows} rows{unified}, files in {files_dir}"

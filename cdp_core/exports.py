@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -87,3 +89,37 @@ def table_bytes(frame: pd.DataFrame, suffix: str, *, sheet_name: str = "data") -
     with tempfile.TemporaryDirectory(prefix="cdp_export_") as folder:
         path = write_table(frame, Path(folder) / f"table{suffix}", sheet_name=sheet_name)
         return path.read_bytes()
+
+
+@contextmanager
+def _atomic_target(path: str | Path, suffix: str) -> Iterator[str]:
+    """A temporary file beside ``path`` to write, renamed into place when the block succeeds."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(prefix=".tmp_", suffix=suffix, dir=target.parent)
+    os.close(handle)
+    try:
+        yield tmp_name
+        os.replace(tmp_name, target)
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+
+
+def write_workbook(frames: dict[str, pd.DataFrame], path: str | Path) -> Path:
+    """One formula-safe sheet per frame (named by its key), written atomically to ``path``.
+
+    An empty frame still gets its sheet, so a reader sees that the part was looked for.
+    """
+    with _atomic_target(path, ".xlsx") as tmp_name, pd.ExcelWriter(
+            tmp_name, engine="openpyxl") as writer:
+        for name, frame in frames.items():
+            write_sheet(writer, frame, name)
+    return Path(path)
+
+
+def write_text(text: str, path: str | Path) -> Path:
+    """A UTF-8 text file (JSON, Markdown...) written atomically to ``path``."""
+    with _atomic_target(path, Path(path).suffix) as tmp_name:
+        Path(tmp_name).write_text(text, encoding="utf-8")
+    return Path(path)

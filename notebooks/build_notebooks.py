@@ -96,6 +96,56 @@ MATCHING = [
     ("code", "ws.close()"),
 ]
 
+UNIFY = [
+    ("md", "# From pairs to people, headless\n\nWhat the Clusters, Golden records, Customer "
+           "360 and Privacy pages do, through `cdp_core`: the review queue, a reviewer's "
+           "decision that survives a re-run, unified profiles with their lineage, one "
+           "customer's 360° view, a subject access export and an erasure."),
+    ("code", "import os\nimport tempfile\nfrom pathlib import Path\n\n"
+             "from cdp_core import clusters, customer360, golden, matching, privacy\n"
+             "from cdp_core.demo import build_demo\n"
+             "from cdp_core.workspace import Workspace\n\n"
+             "folder = Path(tempfile.mkdtemp())\n"
+             "people = int(os.environ.get('CDP_NOTEBOOK_PEOPLE', '2000'))\n"
+             "print(build_demo(folder / 'demo.duckdb', n_people=people, unify=True))\n"
+             "ws = Workspace.open(folder / 'demo.duckdb')\ncur = ws.cursor()"),
+    ("md", "The clusters most worth a reviewer's time, and why:"),
+    ("code", "queue = clusters.review_queue(cur, limit=10)\n"
+             "queue['why'] = [clusters.review_reasons(row) for _, row in queue.iterrows()]\n"
+             "queue[['cluster_id', 'size', 'sources', 'review_score', 'why']]"),
+    ("code", "top = queue['cluster_id'].iloc[0]\n"
+             "clusters.side_by_side(clusters.members(cur, top))"),
+    ("md", "A reviewer takes the last record out of that cluster. The decision is stored as "
+           "never-link pairs, so a full re-run of matching gives the same clusters:"),
+    ("code", "record = clusters.members(cur, top)['unique_id'].iloc[-1]\n"
+             "clusters.split_out(ws, record, reason='not the same customer', by='notebook')\n"
+             "before = cur.execute('SELECT unique_id, cluster_id FROM match.clusters').fetchall()\n"
+             "print(matching.run_match(ws).summary())\n"
+             "after = cur.execute('SELECT unique_id, cluster_id FROM match.clusters').fetchall()\n"
+             "assert sorted(before) == sorted(after)\n"
+             "clusters.decisions(cur)"),
+    ("md", "Unified profiles: survivorship rules per field, each value with the source record "
+           "it came from, and what unification adds over the best single source:"),
+    ("code", "result = golden.build(ws)\nprint(result.summary())\n"
+             "golden.summary(cur)"),
+    ("code", "person = clusters.cluster_of(cur, record)\n"
+             "golden.lineage(golden.profile_of(cur, person))"),
+    ("md", "The 360° view of one customer found by e-mail: every record and every event:"),
+    ("code", "email = cur.execute('SELECT email FROM golden.profiles WHERE record_count >= 3 '\n"
+             "    'AND email IS NOT NULL ORDER BY person_id LIMIT 1').fetchone()[0]\n"
+             "found = customer360.search(cur, email.upper())\n"
+             "person = found['person_id'].iloc[0]\n"
+             "customer360.person_records(cur, person)"),
+    ("code", "customer360.timeline(cur, person).head(10)"),
+    ("md", "GDPR: the subject access file, then erasure from every table in one transaction; "
+           "the audit log keeps the fact, not the person:"),
+    ("code", "access = privacy.write_subject_access(ws, person, folder / 'access.xlsx')\n"
+             "erased = privacy.erase(ws, person, reason='customer request')\n"
+             "assert customer360.search(cur, email).empty\n"
+             "privacy.audit_log(cur, limit=5)"),
+    ("code", "ws.close()"),
+]
+
 
 def write(name: str, cells: list[tuple[str, str]]) -> None:
     """One notebook from (kind, source) pairs, without outputs."""
@@ -110,3 +160,4 @@ def write(name: str, cells: list[tuple[str, str]]) -> None:
 if __name__ == "__main__":
     write("01_collect_and_catalogue.ipynb", COLLECT)
     write("02_matching.ipynb", MATCHING)
+    write("03_unify.ipynb", UNIFY)

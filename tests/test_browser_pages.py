@@ -106,3 +106,18 @@ def test_train_predict_and_label_a_pair_with_the_keyboard(page: tuple[Page, str]
     labelled.filter(has_text="1").wait_for(timeout=60_000)
     tab.screenshot(path=ARTIFACTS / "review.png", full_page=True)
     assert tab.locator("[data-testid='stException']").count() == 0
+
+
+def test_open_a_cluster_and_split_a_record_out(page: tuple[Page, str]) -> None:
+    tab, url = page  # runs after the matching test above: the clusters exist
+    tab.goto(f"{url}/clusters")
+    tab.get_by_role("heading", name="Review queue").wait_for(timeout=60_000)
+    tab.locator(".js-plotly-plot").nth(1).wait_for(timeout=60_000)  # sizes and the graph
+    tab.wait_for_timeout(1_000)
+    tab.screenshot(path=ARTIFACTS / "clusters.png", full_page=True)
+    tab.get_by_label("Your name").fill("Journey test")
+    tab.get_by_role("button", name="Take this record out").click()
+    tab.get_by_role("tab", name="Decisions").click()
+    tab.get_by_text("Record split out").first.wait_for(timeout=60_000)
+    tab.screenshot(path=ARTIFACTS / "clusters_split.png", full_page=True)
+    assert tab.locator("[data-testid='stException']").count() == 0

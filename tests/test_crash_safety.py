@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cdp_core import labels, matching
+from cdp_core import golden, labels, matching
 from cdp_core.demo import build_demo
 from cdp_core.ingest import ingest_file
 from cdp_core.workspace import Workspace
@@ -65,9 +65,29 @@ def _match_case(tmp_path: Path) -> tuple[Path, list[str], Callable[[dict, dict],
     return base, ["match"], completed
 
 
+def _golden_case(tmp_path: Path) -> tuple[Path, list[str], Callable[[dict, dict], bool]]:
+    base = tmp_path / "base.duckdb"
+    build_demo(base, n_people=10_000)
+    with Workspace.open(base) as ws:
+        matching.run_match(ws)
+        golden.build(ws)
+        people = matching.recluster(ws, 0.5).clusters  # the profiles are now stale
+
+    # Exporting stale profiles rebuilds them first: one transaction replacing golden.profiles
+    # and adding a build and an audit line; the export file is written after it.
+    def completed(before: dict[str, int], state: dict[str, int]) -> bool:
+        changed = {t for t, n in state.items() if before.get(t) != n}
+        return (changed == {"golden.profiles", "meta.golden_builds", "meta.audit_log"}
+                and state["golden.profiles"] == people
+                and state["meta.golden_builds"] == before["meta.golden_builds"] + 1)
+
+    return base, ["export", "profiles", str(tmp_path / "profiles.csv")], completed
+
+
 @pytest.mark.parametrize(("case", "kills", "latest"), [(_ingest_case, 20, 4.0),
-                                                      (_match_case, 10, 14.0)],
-                         ids=["ingest", "match"])
+                                                      (_match_case, 10, 14.0),
+                                                      (_golden_case, 20, 5.0)],
+                         ids=["ingest", "match", "golden"])
 def test_kill_mid_write_leaves_before_or_after_state(tmp_path: Path, case: Callable,
                                                      kills: int, latest: float) -> None:
     base, args, completed = case(tmp_path)

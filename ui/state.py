@@ -38,7 +38,7 @@ def tr(key: str, **values: object) -> str:
 @st.cache_resource(show_spinner=False)
 def _open(path: str) -> Workspace:
     if not Path(path).exists() and Path(path).resolve() == DEFAULT_WORKSPACE.resolve():
-        demo.build_demo(path)
+        demo.build_demo(path, unify=True)
     return Workspace.open(path)
 
 
@@ -73,3 +73,8 @@ def selected_source(names: list[str]) -> str | None:
     chosen = st.selectbox(tr("common.source"), names, index=index)
     st.session_state[SOURCE] = chosen
     return chosen
+GOLDEN_OVERRIDES = "golden_overrides"
+GOLDEN_PROFILES = "golden_profiles"
+PERSON_QUERY = "person_query"
+PERSON_PICK = "person_pick"
+ACCESS_FILE = "subject_access_file"

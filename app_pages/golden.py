@@ -43,7 +43,7 @@ with st.expander(tr("golden.rules"), expanded=not built, icon=":material/rule_se
                                     or f in golden.CONSENT_FIELDS else inherit for f in shown]})
     edited = st.data_editor(
         fields, key=GOLDEN_OVERRIDES, hide_index=True, width="stretch",
-        height=36 * (len(shown) + 1) + 4, column_order=["label", "rule"], disabled=["label"],
+        height=35 * (len(shown) + 1) + 3, column_order=["label", "rule"], disabled=["label"],
         column_config={"label": st.column_config.TextColumn(tr("golden.col.field")),
                        "rule": st.column_config.SelectboxColumn(
                            tr("golden.col.rule"), options=[inherit, *rule_label.values()],
@@ -102,10 +102,12 @@ st.plotly_chart(figure, width="stretch")
 st.subheader(tr("golden.profiles"))
 st.caption(tr("golden.profiles_help"))
 table = golden.browse(cur)
+shown_table = table.assign(revenue=table["revenue"].map(lambda v: i18n.fmt_money(v, lang)))
 headers = {c: st.column_config.Column(tr(f"golden.col.{c}")) for c in table.columns}
-headers["revenue"] = st.column_config.NumberColumn(tr("golden.col.revenue"), format="euro")
-picked = st.dataframe(table, hide_index=True, width="stretch", height=320, key=GOLDEN_PROFILES,
-                      column_config=headers, on_select="rerun", selection_mode="single-row")
+headers["revenue"] = st.column_config.TextColumn(tr("golden.col.revenue"), alignment="right")
+picked = st.dataframe(shown_table, hide_index=True, width="stretch", height=320,
+                      key=GOLDEN_PROFILES, column_config=headers, on_select="rerun",
+                      selection_mode="single-row")
 rows = picked.selection.rows
 if rows:
     profile = golden.profile_of(cur, table.iloc[rows[0]]["person_id"])
@@ -114,6 +116,6 @@ if rows:
     origin["value"] = origin["value"].map(lambda v: golden.display_value(v, lang))
     st.markdown(tr("golden.origin", person=profile["person_id"],
                    sources=", ".join(profile["sources"])))
-    st.dataframe(origin, hide_index=True, width="stretch", height=36 * (len(origin) + 1) + 4,
+    st.dataframe(origin, hide_index=True, width="stretch", height=35 * (len(origin) + 1) + 3,
                  column_config={c: st.column_config.TextColumn(tr(f"golden.col.{c}"))
                                 for c in origin.columns})

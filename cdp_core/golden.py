@@ -71,6 +71,8 @@ WEB_WORDS = ("web", "online", "en ligne", "internet", "e-commerce", "ecommerce",
              "e-shop", "site", "app", "mobile")
 STORE_WORDS = ("store", "magasin", "boutique", "shop", "retail", "pos", "caisse", "in-store")
 _LAST = 9_223_372_036_854_775_807  # sorts after every real key: records without the date
+_BIG_SHIFT = "CAST('18446744073709551616' AS HUGEINT)"  # 2**64: a rule key's whole range
+_TIE_SHIFT = "CAST(4294967296 AS HUGEINT)"  # 2**32: room for the tie-break rank
 
 
 def _quiet(_fraction: float, _message: str) -> None:
@@ -382,14 +384,19 @@ def _chosen(plan: ResolvedRules) -> dict[str, str]:
 
 
 def _pick_sql(plan: ResolvedRules, name: str, rule: str) -> str:
-    """The aggregate picking the surviving record of one choice, as a struct of its values."""
+    """The aggregate picking the surviving record of one choice, as a struct of its values.
+
+    The ordering key is one HUGEINT (a fixed-size key keeps the aggregate small and fast):
+    a prefix (address blocks: no street, then missing parts), the rule's key, the tie-break.
+    """
     block = _block_of(plan, name)
     values = ", ".join(f"{quote_ident(c)} := {quote_ident(c)}" for c in block)
-    key = f"k := {_key_sql(rule, name, block)}, t := _tie"
+    prefix = "0"
     if len(block) > 1 and plan.ignore_empty:  # an address with a street, then the fullest
-        parts = " + ".join(f"CAST({quote_ident(c)} IS NULL AS INTEGER)" for c in block)
-        key = f"a := {quote_ident(block[0])} IS NULL, b := {parts}, {key}"
-    key = f"struct_pack({key})"
+        missing = " + ".join(f"CAST({quote_ident(c)} IS NULL AS INTEGER)" for c in block)
+        prefix = f"CAST({quote_ident(block[0])} IS NULL AS INTEGER) * 8 + {missing}"
+    key = (f"(CAST({prefix} AS HUGEINT) * {_BIG_SHIFT} + ({_key_sql(rule, name, block)})) "
+           f"* {_TIE_SHIFT} + _tie")
     pick = f"arg_min(struct_pack(_s := source_name, _r := record_id, {values}), {key})"
     if plan.ignore_empty or rule == "most_restrictive" or name in DATE_FIELDS:
         pick += f" FILTER (WHERE NOT ({_empty_sql(block)}))"
@@ -478,9 +485,9 @@ def _profiles_sql(cur: duckdb.DuckDBPyConnection, plan: ResolvedRules,
            f"list_sort(list_distinct(list(source_name))) AS sources"
            f"{''.join(', ' + p for p in picks)} FROM ranked GROUP BY person_id), "
            f"events AS ({events}), {_activity_sql()} "
-           f"SELECT c.person_id, {', '.join(_field_columns(plan))}, c.record_count, "
+           f"SELECT {', '.join(['c.person_id', *_field_columns(plan)])}, c.record_count, "
            f"c.source_count, c.sources, {', '.join(_activity_columns())} "
-           "FROM chosen c LEFT JOIN activity a USING (person_id) ORDER BY c.person_id")
+           "FROM chosen c LEFT JOIN activity a USING (person_id)")
     params = {**params, "reference_at": reference_date(cur, events, params)}
     return sql, params | ({"only": only} if only is not None else {})
 

@@ -43,7 +43,7 @@ def test_page_builds_profiles_with_the_rules_chosen(matched_demo: Path, tmp_path
     assert not app.warning  # just built: not stale
     again = _page(workspace, monkeypatch)  # a new visit shows the rules saved by the build
     assert (again.selectbox[0].value, again.toggle[1].value) == ("longest", False)
-    assert len(again.dataframe) == 1 + 1  # the rules editor and the profiles
+    assert len(again.dataframe) == 2  # the rules editor and the profiles
 
 
 def test_page_asks_for_matching_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

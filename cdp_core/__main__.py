@@ -42,7 +42,7 @@ def _demo(args: argparse.Namespace) -> None:
     if path.exists():
         raise WorkbenchError(f"{path} already exists: choose a new file name")
     summary = demo.build_demo(path, n_people=args.people, seed=args.seed,
-                              progress=_progress("demo"))
+                              progress=_progress("demo"), unify=True)
     print(f"created demo workspace {path}: {summary}")
 
 
@@ -86,13 +86,13 @@ def _match(args: argparse.Namespace) -> None:
         raise WorkbenchError(f"--threshold {args.threshold}: give a probability between 0 and 1")
     if args.model and not Path(args.model).is_file():
         raise WorkbenchError(f"{args.model}: no such model file")
-    from cdp_core import matching  # Splink is slow to import: only the commands using it pay
+    from cdp_core.unify import unify  # Splink is slow to import: only the commands using it pay
 
     with Workspace.open(args.workspace) as ws:
-        result = matching.run_match(ws, threshold=args.threshold, model_json_path=args.model,
-                                    progress=_progress("match"))
-        print(result.summary())
-        print(golden.build(ws, progress=_progress("profiles")).summary())
+        run, built = unify(ws, threshold=args.threshold, model_json_path=args.model,
+                           progress=_progress("match"))
+        print(run.summary())
+        print(built.summary())
 
 
 def _export(args: argparse.Namespace) -> None:

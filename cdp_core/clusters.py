@@ -25,6 +25,7 @@ import duckdb
 import networkx as nx
 import pandas as pd
 
+from cdp_core import customer360, golden
 from cdp_core.errors import InputError
 from cdp_core.workspace import Workspace
 
@@ -351,16 +352,29 @@ def _repartition(cur: duckdb.DuckDBPyConnection, cluster_ids: Sequence[str]) -> 
     return _cluster_of(cur, nodes)
 
 
+def _follow(cur: duckdb.DuckDBPyConnection, before: list[str], index_current: bool) -> list[str]:
+    """Re-partition the clusters a decision touched and bring everything built on them up to
+    date (metrics, unified profiles, the search index); return the clusters now."""
+    if not before:
+        return []
+    nodes = _nodes(cur, before)
+    after = _repartition(cur, before)
+    refresh_metrics(cur, sorted(set(before) | set(after)))
+    golden.rebuild_people(cur, before, after)
+    if index_current:
+        customer360.follow_clusters(cur, nodes)
+    return after
+
+
 def _record(ws: Workspace, kind: str, records: Sequence[str], *, never: Sequence[tuple[str, str]],
             must: Sequence[tuple[str, str]], reason: str, by: str) -> int:
     """Store a decision and its pairs, re-partition the clusters it touches, refresh their
     metrics and unified profiles: one transaction."""
-    from cdp_core import golden  # golden builds on clusters; imported late to avoid a cycle
-
     if len(never) + len(must) > MAX_PAIRS_PER_DECISION:
         raise InputError("these clusters are too large to decide on as a whole: split them "
                          "record by record first")
     with ws.transaction() as cur:
+        index_current = customer360.index_is_current(cur)
         before = _cluster_of(cur, records)
         decision_id = cur.execute("SELECT coalesce(max(decision_id), 0) + 1 "
                                   "FROM meta.cluster_decisions").fetchone()[0]
@@ -375,9 +389,7 @@ def _record(ws: Workspace, kind: str, records: Sequence[str], *, never: Sequence
             cur.executemany("INSERT INTO meta.must_link VALUES (?, ?, ?) "
                             "ON CONFLICT DO NOTHING",
                             [[min(a, b), max(a, b), decision_id] for a, b in must])
-        after = _repartition(cur, before)
-        refresh_metrics(cur, sorted(set(before) | set(after)))
-        golden.rebuild_people(cur, before, after)
+        after = _follow(cur, before, index_current)
         ws.audit(cur, f"cluster {kind.replace('_', ' ')}",
                  f"decision_id={decision_id} records={len(records)} clusters_before="
                  f"{len(before)} clusters_after={len(after)}")
@@ -470,9 +482,8 @@ def confirm(ws: Workspace, cluster_id: str, *, reason: str = "", by: str = "") -
 
 def undo(ws: Workspace, decision_id: int) -> None:
     """Withdraw a decision: its pairs go and the clusters it touched are formed again."""
-    from cdp_core import golden
-
     with ws.transaction() as cur:
+        index_current = customer360.index_is_current(cur)
         row = cur.execute("SELECT records FROM meta.cluster_decisions WHERE decision_id = ? "
                           "AND active", [decision_id]).fetchone()
         if row is None:
@@ -484,9 +495,7 @@ def undo(ws: Workspace, decision_id: int) -> None:
         present = [r for r, in cur.execute("SELECT unique_id FROM match.clusters WHERE "
                                            "list_contains(?, unique_id)", [row[0]]).fetchall()]
         before = _cluster_of(cur, present) if present else []
-        after = _repartition(cur, before) if before else []
-        refresh_metrics(cur, sorted(set(before) | set(after)))
-        golden.rebuild_people(cur, before, after)
+        _follow(cur, before, index_current)
         ws.audit(cur, "cluster decision undone", f"decision_id={decision_id}")
 
 

@@ -35,7 +35,8 @@ from cdp_core.workspace import CATALOG, Workspace
 
 __all__ = [
     "CARD_FIELDS", "MATCH_KINDS", "RECORD_FIELDS", "SEARCH_COLUMNS", "SEARCH_KEYS",
-    "SEARCH_PEOPLE", "TIMELINE_COLUMNS", "golden_profile", "has_people", "person_records",
+    "SEARCH_PEOPLE", "TIMELINE_COLUMNS", "follow_clusters", "golden_profile", "has_people",
+    "index_is_current", "person_records",
     "person_unique_ids", "prepare_search", "profile_card", "records_side_by_side", "search",
     "timeline", "timeline_summary",
 ]
@@ -112,6 +113,23 @@ def _index_is_current(cur: duckdb.DuckDBPyConnection) -> bool:
         [CATALOG]).fetchall())
     state = _clusters_state(cur)
     return len(comments) == 2 and all(comment == state for comment in comments.values())
+
+
+def index_is_current(cur: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the search index reflects the clusters on file (read it before a change)."""
+    return _index_is_current(cur)
+
+
+def follow_clusters(cur: duckdb.DuckDBPyConnection, unique_ids: list[str]) -> None:
+    """Keep a current index current after a reviewer's decision moved these records between
+    clusters: their rows take their new person id and the index its new state. Run inside
+    the decision's transaction, and only if `index_is_current` was true before it."""
+    for table in (SEARCH_PEOPLE, SEARCH_KEYS):
+        cur.execute(f"UPDATE {table} SET cluster_id = c.cluster_id FROM match.clusters c "  # noqa: S608
+                    f"WHERE {table}.unique_id = c.unique_id AND list_contains(?, c.unique_id)",
+                    [unique_ids])
+        # The state is built from integers only; COMMENT takes no parameters.
+        cur.execute(f"COMMENT ON TABLE {table} IS '{_clusters_state(cur)}'")
 
 
 def prepare_search(ws: Workspace) -> bool:

@@ -11,7 +11,6 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from cdp_core import golden, matching
 from cdp_core.demo_data import GROUND_TRUTH_FILE, generate_demo_files
 from cdp_core.ingest import SourceMeta, ingest_file
 from cdp_core.workspace import Workspace
@@ -68,10 +67,9 @@ def build_demo(
                         [str(files_dir / GROUND_TRUTH_FILE)])
         unified = ""
         if unify:
-            report(0.8, "matching")
-            run = matching.run_match(ws)
-            report(0.95, "building unified profiles")
-            golden.build(ws)
+            from cdp_core.unify import unify as match_and_build  # needs Splink: loaded on demand
+
+            run, _ = match_and_build(ws, progress=lambda f, m: report(0.8 + 0.2 * f, m))
             unified = f", {run.clusters} people after matching"
     os.replace(building, target)
     report(1.0, "done")

@@ -9,14 +9,27 @@ import tempfile
 from pathlib import Path
 
 from cdp_core.demo import build_demo
+from cdp_core.workspace import Workspace
 from tests.browser import chromium, streamlit_app
 
 OUT = Path(__file__).resolve().parent / "img"
-SHOTS = [  # (file, url path, heading to wait for, tab to open or None)
-    ("overview.png", "", "Customer data at a glance", None),
-    ("catalogue.png", "catalogue", "Catalogue & profiling", None),
-    ("standardisation.png", "catalogue", "Catalogue & profiling", "Standardisation"),
+SHOTS = [  # (file, url path, heading to wait for, tab to open, search a customer?)
+    ("overview.png", "", "Customer data at a glance", None, False),
+    ("catalogue.png", "catalogue", "Catalogue & profiling", None, False),
+    ("standardisation.png", "catalogue", "Catalogue & profiling", "Standardisation", False),
+    ("clusters.png", "clusters", "Review queue", None, False),
+    ("golden.png", "golden", "What unification adds", None, False),
+    ("customer360.png", "customer360", "Customer 360", None, True),
 ]
+
+
+def best_known_customer(workspace: Path) -> str:
+    """The name of the customer with the most records and orders: a rich 360° view."""
+    with Workspace.open(workspace, read_only=True) as ws:
+        return ws.cursor().execute(
+            "SELECT first_name || ' ' || last_name FROM golden.profiles WHERE first_name "
+            "IS NOT NULL AND last_name IS NOT NULL ORDER BY record_count DESC, orders DESC, "
+            "carts DESC, person_id LIMIT 1").fetchone()[0]
 
 
 def main() -> None:
@@ -24,15 +37,20 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=20_000)
     args = parser.parse_args()
     workspace = Path(tempfile.mkdtemp(prefix="tour_")) / "demo.duckdb"
-    build_demo(workspace, n_people=args.people)
+    build_demo(workspace, n_people=args.people, unify=True)
+    customer = best_known_customer(workspace)
     OUT.mkdir(parents=True, exist_ok=True)
     with streamlit_app(workspace) as url, chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 950})
-        for name, path, heading, tab in SHOTS:
+        for name, path, heading, tab, search in SHOTS:
             page.goto(f"{url}/{path}")
             page.get_by_role("heading", name=heading).wait_for(timeout=60_000)
             if tab:
                 page.get_by_role("tab", name=tab).click()
+            if search:
+                box = page.get_by_label("Find a customer")
+                box.fill(customer)
+                box.press("Enter")
             page.locator(".js-plotly-plot:visible").first.wait_for(timeout=60_000)
             page.wait_for_timeout(1_500)
             page.screenshot(path=OUT / name)

@@ -140,7 +140,7 @@ UNIFY = [
     ("md", "GDPR: the subject access file, then erasure from every table in one transaction; "
            "the audit log keeps the fact, not the person:"),
     ("code", "access = privacy.write_subject_access(ws, person, folder / 'access.xlsx')\n"
-             "erased = privacy.erase(ws, person, reason='customer request')\n"
+             "erased = privacy.erase(ws, person, reason='subject_request')\n"
              "assert customer360.search(cur, email).empty\n"
              "privacy.audit_log(cur, limit=5)"),
     ("code", "ws.close()"),

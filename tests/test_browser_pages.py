@@ -121,3 +121,22 @@ def test_open_a_cluster_and_split_a_record_out(page: tuple[Page, str]) -> None:
     tab.get_by_text("Record split out").first.wait_for(timeout=60_000)
     tab.screenshot(path=ARTIFACTS / "clusters_split.png", full_page=True)
     assert tab.locator("[data-testid='stException']").count() == 0
+
+
+def test_build_profiles_then_find_a_customer(page: tuple[Page, str]) -> None:
+    tab, url = page  # after the matching test: clusters exist, profiles not yet
+    tab.goto(f"{url}/golden")
+    tab.get_by_role("heading", name="Golden records").wait_for(timeout=60_000)
+    tab.get_by_role("button", name="Build unified profiles").click()
+    tab.get_by_role("heading", name="What unification adds").wait_for(timeout=120_000)
+    tab.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    tab.wait_for_timeout(1_000)
+    tab.screenshot(path=ARTIFACTS / "golden.png", full_page=True)
+    tab.goto(f"{url}/customer360")
+    search = tab.get_by_label("Find a customer")
+    search.fill("martin")
+    search.press("Enter")
+    tab.locator("[data-testid='stDataFrame']").first.wait_for(timeout=60_000)
+    tab.wait_for_timeout(1_000)
+    tab.screenshot(path=ARTIFACTS / "customer360.png", full_page=True)
+    assert tab.locator("[data-testid='stException']").count() == 0

@@ -164,3 +164,18 @@ def test_decisions_are_audited_without_record_ids(matched_ws: Workspace) -> None
 def test_a_record_no_longer_matched_gets_a_clear_message(matched_ws: Workspace) -> None:
     with pytest.raises(InputError, match="no longer in the match results"):
         clusters.split_out(matched_ws, "999:nobody")
+
+
+def test_the_search_index_follows_a_decision(matched_ws: Workspace) -> None:
+    from cdp_core import customer360
+
+    customer360.prepare_search(matched_ws)
+    members = _cluster_with(matched_ws, 3)
+    record = members[-1]
+    clusters.split_out(matched_ws, record)
+    cur = matched_ws.cursor()
+    assert customer360.index_is_current(cur)
+    record_id = record.split(":", 1)[1]
+    found = customer360.search(cur, record_id)
+    assert clusters.cluster_of(cur, record) in set(found["person_id"])
+    assert found.set_index("person_id").loc[clusters.cluster_of(cur, record), "records"] == 1

@@ -16,7 +16,7 @@ PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "app_pages").glob
 @pytest.fixture(scope="module")
 def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     path = tmp_path_factory.mktemp("apptest") / "demo.duckdb"
-    build_demo(path, n_people=600)
+    build_demo(path, n_people=600, unify=True)  # every page has results to show
     yield path
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from cdp_core import clusters, i18n
+from cdp_core import clusters, customer360, i18n
 from cdp_core.errors import WorkbenchError
 from ui import widgets
 from ui.state import CLUSTER, REVIEWER, language, tr, workspace
@@ -77,19 +77,20 @@ st.subheader(tr("clusters.cluster", id=cluster_id))
 st.caption(tr("clusters.summary", size=len(found), sources=stats.get("sources", 0),
               density=i18n.fmt_pct(stats.get("density"), lang, 0),
               weakest=i18n.fmt_pct(stats.get("weakest_link"), lang, 0)))
-names = {row.unique_id: f"{row.source_dataset} · {row.record_id}" for row in found.itertuples()}
+names = {row.unique_id: f"{row.source} · {row.record_id}" for row in found.itertuples()}
 records_area, graph_area = st.columns([2, 1], gap="medium")
 with records_area:
-    side = clusters.side_by_side(found)
-    marked = {tr(f"field.{f}") for f in clusters.differing_fields(side)}
-    side = side.rename(index=lambda f: tr(f"field.{f}")).fillna("—")
+    side = customer360.records_side_by_side(found)
+    marked = {tr(f"field.{f}") for f in side.attrs["differs"]}
+    side = side.map(lambda value: i18n.fmt_value(value, lang)).rename(
+        index=lambda f: tr(f"field.{f}"))
     st.dataframe(side.style.apply(
         lambda row: ["background-color: #fdae6166" if row.name in marked else ""] * len(row),
         axis=1), width="stretch", height=35 * (len(side) + 1) + 3)
     st.caption(tr("clusters.differences"))
 with graph_area:
     edges = clusters.links(cur, cluster_id)
-    labels = {row.unique_id: f"{row.source_dataset}<br>{row.first_name or ''} "
+    labels = {row.unique_id: f"{row.source}<br>{row.first_name or ''} "
                              f"{row.last_name or ''}" for row in found.itertuples()}
     st.plotly_chart(widgets.cluster_graph_figure(
         clusters.graph_layout(list(names), edges), edges, labels), width="stretch")

@@ -1,7 +1,6 @@
 """Customer 360: find a customer, then see their profile, every source record and their history."""
 from __future__ import annotations
 
-import pandas as pd
 import plotly.express as px
 import streamlit as st
 
@@ -29,14 +28,8 @@ summary = customer360.timeline_summary(events)
 
 
 def shown(value: object) -> str:
-    """A value as the page shows it: dates and yes/no in the user's language."""
-    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
-        return "—"
-    if isinstance(value, bool):
-        return tr("c360.yes") if value else tr("c360.no")
-    if isinstance(value, pd.Timestamp):
-        return i18n.fmt_date(value, lang)
-    return str(value)
+    """A value as the page shows it, in the user's language."""
+    return i18n.fmt_value(value, lang)
 
 
 with st.container(border=True):

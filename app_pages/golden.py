@@ -113,7 +113,7 @@ if rows:
     profile = golden.profile_of(cur, table.iloc[rows[0]]["person_id"])
     origin = golden.lineage(profile)
     origin["field"] = origin["field"].map(lambda f: tr(f"golden.field.{f}"))
-    origin["value"] = origin["value"].map(lambda v: golden.display_value(v, lang))
+    origin["value"] = origin["value"].map(lambda v: i18n.fmt_value(v, lang))
     st.markdown(tr("golden.origin", person=profile["person_id"],
                    sources=", ".join(profile["sources"])))
     st.dataframe(origin, hide_index=True, width="stretch", height=35 * (len(origin) + 1) + 3,

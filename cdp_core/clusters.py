@@ -19,7 +19,6 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
 
 import duckdb
 import networkx as nx
@@ -30,10 +29,10 @@ from cdp_core.errors import InputError
 from cdp_core.workspace import Workspace
 
 __all__ = [
-    "DECISION_KINDS", "cluster_id_sql", "cluster_of", "confirm", "decisions", "differing_fields",
-    "graph_layout", "links", "members", "merge", "metrics", "neighbours", "never_merge",
-    "partition", "refresh_metrics", "review_queue", "review_reasons", "side_by_side",
-    "size_distribution", "split_link", "split_out", "undo",
+    "DECISION_KINDS", "cluster_id_sql", "cluster_of", "confirm", "decisions", "graph_layout",
+    "links", "members", "merge", "metrics", "neighbours", "never_merge", "partition",
+    "refresh_metrics", "review_queue", "review_reasons", "size_distribution", "split_link",
+    "split_out", "undo",
 ]
 
 DECISION_KINDS = ("split_out", "split_link", "never_merge", "merge", "confirm")
@@ -114,10 +113,10 @@ _LINKS_SQL = """
 def members(cur: duckdb.DuckDBPyConnection, cluster_id: str) -> pd.DataFrame:
     """The cluster's records with their standardised fields, by source."""
     return cur.execute(
-        "SELECT r.* EXCLUDE (source_id, source, first_name_key, last_name_key, email_key, "
-        "city_key, street_key, email_user, name_grams) FROM match.clusters c "
+        "SELECT r.* EXCLUDE (source_id, source_dataset, first_name_key, last_name_key, "
+        "email_key, city_key, street_key, email_user, name_grams) FROM match.clusters c "
         "JOIN match.records r USING (unique_id) WHERE c.cluster_id = ? "
-        "ORDER BY r.source_dataset, r.record_id", [cluster_id]).df()
+        "ORDER BY r.source, r.record_id", [cluster_id]).df()
 
 
 def links(cur: duckdb.DuckDBPyConnection, cluster_id: str) -> pd.DataFrame:
@@ -512,39 +511,6 @@ def decisions(cur: duckdb.DuckDBPyConnection, cluster_id: str | None = None,
 
 
 # --------------------------------------------------------------------------- for the page
-
-
-SHOWN_FIELDS = ("source_dataset", "record_id", "civility", "first_name", "last_name", "email",
-                "phone", "birth_date", "street", "postcode", "city", "consent_email",
-                "consent_sms", "updated_at")
-
-
-def side_by_side(records: pd.DataFrame) -> pd.DataFrame:
-    """Fields as rows, one column per record (named by its record id, or its unique_id when
-    two sources share one), only fields some record fills; a reviewer reads down a column and
-    across a row."""
-    shown = [f for f in SHOWN_FIELDS if f in records.columns and records[f].notna().any()]
-    shared = records["record_id"].duplicated(keep=False)
-    table = records.set_index(records["unique_id"].where(shared, records["record_id"]))[shown].T
-    return table.map(_readable)
-
-
-def _readable(value: object) -> str | None:
-    """A cell as a reviewer reads it: dates without a time of day, consents as ✓ / ✗."""
-    if value is None or pd.isna(value):
-        return None
-    if isinstance(value, bool):
-        return "✓" if value else "✗"
-    if isinstance(value, pd.Timestamp | date):
-        return value.strftime("%Y-%m-%d")
-    return str(value)
-
-
-def differing_fields(table: pd.DataFrame) -> list[str]:
-    """Rows of a side-by-side table where the records that have a value disagree."""
-    ignored = {"source_dataset", "record_id", "updated_at"}
-    return [field for field, row in table.iterrows()
-            if field not in ignored and row.dropna().astype(str).nunique() > 1]
 
 
 def review_reasons(row: pd.Series | dict[str, object]) -> list[tuple[str, object]]:

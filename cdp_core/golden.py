@@ -30,7 +30,6 @@ call-centre contacts, campaign sends). It is one SQL statement over whole column
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -40,7 +39,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from cdp_core import catalog, i18n
+from cdp_core import catalog
 from cdp_core.errors import InputError
 from cdp_core.sqlutil import quote_ident
 from cdp_core.workspace import Workspace
@@ -615,19 +614,6 @@ def profile_source_names(cur: duckdb.DuckDBPyConnection) -> list[str]:
     """The profile sources, in the order they were added: the choices of a priority list."""
     return [row[0] for row in cur.execute("SELECT name FROM meta.sources WHERE kind = "
                                           "'profiles' ORDER BY source_id").fetchall()]
-
-
-def display_value(value: Any, language: str = i18n.DEFAULT_LANGUAGE) -> str:
-    """A profile value as a person reads it: dates and yes/no in the language, '—' if empty."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return i18n.t("golden.yes" if value else "golden.no", language)
-    if isinstance(value, dt.datetime) and value.time() != dt.time():
-        return f"{i18n.fmt_date(value, language)} {value:%H:%M}"
-    if isinstance(value, dt.date):
-        return i18n.fmt_date(value, language)
-    return str(value)
 
 
 def has_profiles(cur: duckdb.DuckDBPyConnection) -> bool:

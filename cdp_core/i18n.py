@@ -76,3 +76,20 @@ def fmt_date(value: dt.date | dt.datetime | None, language: str = DEFAULT_LANGUA
         return "—"
     day = value.date() if isinstance(value, dt.datetime) else value
     return day.strftime("%d/%m/%Y") if language == "fr" else day.isoformat()
+
+
+def fmt_value(value: object, language: str = DEFAULT_LANGUAGE) -> str:
+    """Any stored value as a person reads it: '—' when empty, yes/no, dates (with the time
+    when there is one) and numbers in the language's way."""
+    if value is None or (not isinstance(value, str | bytes | list | tuple | dict)
+                         and bool(value != value)):  # NaN, NaT and pandas' NA
+        return "—"
+    if isinstance(value, bool):
+        return t("common.yes" if value else "common.no", language)
+    if isinstance(value, dt.datetime) and value.time() != dt.time():
+        return f"{fmt_date(value, language)} {value:%H:%M}"
+    if isinstance(value, dt.date):
+        return fmt_date(value, language)
+    if isinstance(value, int | float):
+        return fmt_number(value, language, 0 if float(value).is_integer() else 2)
+    return str(value)

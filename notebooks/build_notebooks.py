@@ -114,7 +114,7 @@ UNIFY = [
              "queue['why'] = [clusters.review_reasons(row) for _, row in queue.iterrows()]\n"
              "queue[['cluster_id', 'size', 'sources', 'review_score', 'why']]"),
     ("code", "top = queue['cluster_id'].iloc[0]\n"
-             "clusters.side_by_side(clusters.members(cur, top))"),
+             "customer360.records_side_by_side(clusters.members(cur, top))"),
     ("md", "A reviewer takes the last record out of that cluster. The decision is stored as "
            "never-link pairs, so a full re-run of matching gives the same clusters:"),
     ("code", "record = clusters.members(cur, top)['unique_id'].iloc[-1]\n"

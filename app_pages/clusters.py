@@ -78,16 +78,15 @@ st.caption(tr("clusters.summary", size=len(found), sources=stats.get("sources", 
               density=i18n.fmt_pct(stats.get("density"), lang, 0),
               weakest=i18n.fmt_pct(stats.get("weakest_link"), lang, 0)))
 names = {row.unique_id: f"{row.source} · {row.record_id}" for row in found.itertuples()}
-records_area, graph_area = st.columns([2, 1], gap="medium")
-with records_area:
-    side = customer360.records_side_by_side(found)
-    marked = {tr(f"field.{f}") for f in side.attrs["differs"]}
-    side = side.map(lambda value: i18n.fmt_value(value, lang)).rename(
-        index=lambda f: tr(f"field.{f}"))
-    st.dataframe(side.style.apply(
-        lambda row: ["background-color: #fdae6166" if row.name in marked else ""] * len(row),
-        axis=1), width="stretch", height=35 * (len(side) + 1) + 3)
-    st.caption(tr("clusters.differences"))
+side = customer360.records_side_by_side(found)
+marked = {tr(f"field.{f}") for f in side.attrs["differs"]}
+side = side.map(lambda value: i18n.fmt_value(value, lang)).rename(
+    index=lambda f: tr(f"field.{f}"))
+st.dataframe(side.style.apply(
+    lambda row: ["background-color: #fdae6166" if row.name in marked else ""] * len(row),
+    axis=1), width="stretch", height=35 * (len(side) + 1) + 3)
+st.caption(tr("clusters.differences"))
+graph_area, decide_area = st.columns([2, 3], gap="large")
 with graph_area:
     edges = clusters.links(cur, cluster_id)
     labels = {row.unique_id: f"{row.source}<br>{row.first_name or ''} "
@@ -96,7 +95,7 @@ with graph_area:
         clusters.graph_layout(list(names), edges), edges, labels), width="stretch")
     st.caption(tr("clusters.graph_legend"))
 
-with st.container(border=True):
+with decide_area, st.container(border=True):
     st.subheader(tr("clusters.decide"))
     who, why = st.columns(2)
     by = who.text_input(tr("clusters.reviewer"), key=REVIEWER)

@@ -538,5 +538,6 @@ def graph_layout(nodes: Sequence[str], edges: pd.DataFrame) -> dict[str, tuple[f
         graph.add_edge(left, right, weight=max(float(probability), 0.05))
     if len(nodes) <= 2:
         return {node: (float(i), 0.0) for i, node in enumerate(nodes)}
-    return {node: (float(x), float(y))
-            for node, (x, y) in nx.spring_layout(graph, seed=7, weight="weight").items()}
+    spread = 2.5 / len(nodes) ** 0.5  # more room between records than networkx's default
+    return {node: (float(x), float(y)) for node, (x, y) in nx.spring_layout(
+        graph, k=spread, seed=7, weight="weight").items()}

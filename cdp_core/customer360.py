@@ -347,18 +347,20 @@ def timeline_summary(events: pd.DataFrame) -> dict[str, Any]:
 
 
 def records_side_by_side(records: pd.DataFrame) -> pd.DataFrame:
-    """Fields as rows, one column per source record ('source · record id'), for comparison.
+    """Fields as rows (the source first), one column per source record, for comparison.
 
-    Fields no record fills are left out; ``attrs['differs']`` lists the fields whose filled
-    values disagree between records.
+    Columns are named by record id (by ``source:record id`` where two sources share one), so
+    six records still fit a screen. Fields no record fills are left out; ``attrs['differs']``
+    lists the fields whose filled values disagree between records.
     """
-    fields = [c for c in RECORD_FIELDS if c not in ("source", "record_id") and c in records]
+    fields = [c for c in RECORD_FIELDS if c != "record_id" and c in records]
     table = records[fields].astype(object).where(records[fields].notna(), None).T
-    table.columns = [f"{s} · {r}" for s, r in zip(records["source"], records["record_id"],
-                                                   strict=True)]
+    shared = records["record_id"].duplicated(keep=False)
+    table.columns = [f"{s}:{r}" if both else r for s, r, both in zip(
+        records["source"], records["record_id"], shared, strict=True)]
     table = table[table.notna().any(axis=1)]
-    texts = table.map(lambda v: None if v is None else str(v))
-    table.attrs["differs"] = [f for f in table.index if texts.loc[f].dropna().nunique() > 1]
+    texts = table.drop(index="source").map(lambda v: None if v is None else str(v))
+    table.attrs["differs"] = [f for f in texts.index if texts.loc[f].dropna().nunique() > 1]
     return table
 
 

@@ -11,6 +11,7 @@ from ui.state import language, tr
 
 SCORE_COLUMNS = ("completeness", "validity", "uniqueness", "freshness")
 _GOOD, _FAIR, _POOR = "#1a9850", "#fdae61", "#d73027"
+SURE_LINK = 0.99
 
 
 def score_colour(score: float | None) -> str:
@@ -135,7 +136,7 @@ def waterfall_figure(steps: pd.DataFrame) -> go.Figure:
 
 def link_colour(probability: float) -> str:
     """Green for a sure link, amber for a likely one, red for a weak one."""
-    return _GOOD if probability >= 0.99 else _FAIR if probability >= 0.9 else _POOR
+    return _GOOD if probability >= SURE_LINK else _FAIR if probability >= 0.9 else _POOR
 
 
 def cluster_graph_figure(positions: dict[str, tuple[float, float]], edges: pd.DataFrame,
@@ -151,18 +152,20 @@ def cluster_graph_figure(positions: dict[str, tuple[float, float]], edges: pd.Da
             x=[x0, x1], y=[y0, y1], mode="lines", hoverinfo="skip", showlegend=False,
             line=dict(color=link_colour(probability), width=2 + 4 * probability,
                       dash="solid" if used else "dot")))
-        figure.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, showarrow=False,
-                              text=i18n.fmt_pct(probability, lang, 0),
-                              bgcolor="rgba(255,255,255,0.85)", font=dict(size=12))
+        if probability < SURE_LINK:  # sure links are green enough; label the doubtful ones
+            figure.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, showarrow=False,
+                                  text=i18n.fmt_pct(probability, lang, 0),
+                                  bgcolor="rgba(255,255,255,0.85)", font=dict(size=12))
     nodes = list(positions)
     figure.add_trace(go.Scatter(
         x=[positions[n][0] for n in nodes], y=[positions[n][1] for n in nodes],
         mode="markers+text", text=[labels[n] for n in nodes], textposition="top center",
+        textfont=dict(size=11),
         hovertext=nodes, hoverinfo="text", showlegend=False,
         marker=dict(size=22, color="#2c7fb8", line=dict(color="white", width=2))))
     figure.update_xaxes(visible=False, range=_padded([p[0] for p in positions.values()]))
     figure.update_yaxes(visible=False, range=_padded([p[1] for p in positions.values()]))
-    figure.update_layout(height=380, margin=dict(l=0, r=0, t=10, b=0), plot_bgcolor="white")
+    figure.update_layout(height=420, margin=dict(l=0, r=0, t=10, b=0), plot_bgcolor="white")
     return figure
 
 

@@ -33,7 +33,7 @@ tiles = st.columns(4)
 tiles[0].metric(tr("clusters.people"), num(people))
 tiles[1].metric(tr("clusters.records"), num(records))
 tiles[2].metric(tr("clusters.merged"), num(records - people))
-tiles[3].metric(tr("clusters.to_review"), num(int((queue["review_score"] > 0).sum())))
+tiles[3].metric(tr("clusters.to_review"), num(clusters.needing_review(cur)))
 
 
 def reasons_text(row: pd.Series) -> str:

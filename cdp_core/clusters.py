@@ -30,7 +30,8 @@ from cdp_core.workspace import Workspace
 
 __all__ = [
     "DECISION_KINDS", "cluster_id_sql", "cluster_of", "confirm", "decisions", "graph_layout",
-    "links", "members", "merge", "metrics", "neighbours", "never_merge", "partition",
+    "links", "members", "merge", "metrics", "needing_review", "neighbours", "never_merge",
+    "partition",
     "refresh_metrics", "review_queue", "review_reasons", "size_distribution", "split_link",
     "split_out", "undo",
 ]
@@ -290,6 +291,13 @@ _CONFIRMED_SQL = """
       AND len(d.records) = (SELECT count(*) FROM match.clusters x
                             WHERE x.cluster_id = c.cluster_id)
 """
+
+
+def needing_review(cur: duckdb.DuckDBPyConnection) -> int:
+    """How many clusters have a reason to be looked at and are not confirmed as they are."""
+    _require_clusters(cur)
+    return cur.execute(f"SELECT count(*) FROM {METRICS} WHERE review_score > 0 "  # noqa: S608
+                       f"AND cluster_id NOT IN ({_CONFIRMED_SQL})").fetchone()[0]
 
 
 def review_queue(cur: duckdb.DuckDBPyConnection, limit: int = 50,

@@ -97,10 +97,13 @@ def test_never_merge_refuses_a_later_merge_and_names_the_decision(matched_ws: Wo
 def test_confirmed_cluster_leaves_the_queue_until_undone(matched_ws: Workspace) -> None:
     cur = matched_ws.cursor()
     top = clusters.review_queue(cur, limit=1)["cluster_id"].iloc[0]
+    waiting = clusters.needing_review(cur)
     decision = clusters.confirm(matched_ws, top, reason="checked by phone")
     assert top not in set(clusters.review_queue(cur, limit=10_000)["cluster_id"])
+    assert clusters.needing_review(cur) == waiting - 1
     clusters.undo(matched_ws, decision)
     assert top in set(clusters.review_queue(cur, limit=10_000)["cluster_id"])
+    assert clusters.needing_review(cur) == waiting
 
 
 def test_undoing_a_split_gives_the_cluster_and_its_id_back(matched_ws: Workspace) -> None:

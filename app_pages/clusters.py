@@ -29,11 +29,9 @@ def num(value: float) -> str:
 
 queue = clusters.review_queue(cur, limit=200)
 people, records = int(sizes["clusters"].sum()), int((sizes["size"] * sizes["clusters"]).sum())
-tiles = st.columns(4)
-tiles[0].metric(tr("clusters.people"), num(people))
-tiles[1].metric(tr("clusters.records"), num(records))
-tiles[2].metric(tr("clusters.merged"), num(records - people))
-tiles[3].metric(tr("clusters.to_review"), num(clusters.needing_review(cur)))
+widgets.metric_tiles([(tr("clusters.people"), num(people)), (tr("clusters.records"), num(records)),
+                      (tr("clusters.merged"), num(records - people)),
+                      (tr("clusters.to_review"), num(clusters.needing_review(cur)))])
 
 
 def reasons_text(row: pd.Series) -> str:

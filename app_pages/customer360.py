@@ -5,6 +5,7 @@ import plotly.express as px
 import streamlit as st
 
 from cdp_core import customer360, i18n
+from ui import widgets
 from ui.people import pick_person
 from ui.state import language, tr, workspace
 
@@ -46,13 +47,13 @@ with st.container(border=True):
         badges.append(f":{colour}-badge[{tr(f'c360.{name}_{state}')}]")
     st.markdown(" ".join(badges))
 
-tiles = [*st.columns(3), *st.columns(3)]
-tiles[0].metric(tr("c360.orders"), i18n.fmt_number(summary["orders"], lang))
-tiles[1].metric(tr("c360.revenue"), i18n.fmt_money(summary["revenue"], lang, 0))
-tiles[2].metric(tr("c360.last_order"), shown(summary["last_order"]))
-tiles[3].metric(tr("c360.carts"), i18n.fmt_number(summary["carts"], lang))
-tiles[4].metric(tr("c360.contacts"), i18n.fmt_number(summary["contacts"], lang))
-tiles[5].metric(tr("c360.campaign_sends"), i18n.fmt_number(summary["campaign_sends"], lang))
+widgets.metric_tiles([
+    (tr("c360.orders"), i18n.fmt_number(summary["orders"], lang)),
+    (tr("c360.revenue"), i18n.fmt_money(summary["revenue"], lang, 0)),
+    (tr("c360.last_order"), shown(summary["last_order"])),
+    (tr("c360.carts"), i18n.fmt_number(summary["carts"], lang)),
+    (tr("c360.contacts"), i18n.fmt_number(summary["contacts"], lang)),
+    (tr("c360.campaign_sends"), i18n.fmt_number(summary["campaign_sends"], lang))], per_row=3)
 
 st.subheader(tr("c360.records", n=len(records)))
 side = customer360.records_side_by_side(records)

@@ -8,7 +8,15 @@ import streamlit as st
 
 from cdp_core import golden, i18n
 from cdp_core.errors import WorkbenchError
-from ui.state import GOLDEN_OVERRIDES, GOLDEN_PROFILES, language, tr, workspace
+from ui import widgets
+from ui.state import (
+    GOLDEN_OVERRIDES,
+    GOLDEN_PROFILES,
+    golden_summary,
+    language,
+    tr,
+    workspace,
+)
 
 ws = workspace()
 st.title(tr("golden.title"))
@@ -73,12 +81,12 @@ if not built:
 if golden.is_stale(cur):
     st.warning(tr("golden.stale"), icon=":material/update:")
 
-summary = golden.summary(cur)
-tiles = st.columns(4)
-tiles[0].metric(tr("golden.people"), i18n.fmt_number(summary.people, lang))
-tiles[1].metric(tr("golden.records"), i18n.fmt_number(summary.records, lang))
-tiles[2].metric(tr("golden.merged"), i18n.fmt_number(summary.duplicates_merged, lang))
-tiles[3].metric(tr("golden.multi_source"), i18n.fmt_pct(summary.multi_source_share, lang, 0))
+summary = golden_summary(cur, ws.path, golden.last_build(cur))
+widgets.metric_tiles([
+    (tr("golden.people"), i18n.fmt_number(summary.people, lang)),
+    (tr("golden.records"), i18n.fmt_number(summary.records, lang)),
+    (tr("golden.merged"), i18n.fmt_number(summary.duplicates_merged, lang)),
+    (tr("golden.multi_source"), i18n.fmt_pct(summary.multi_source_share, lang, 0))])
 
 st.subheader(tr("golden.completeness"))
 st.caption(tr("golden.completeness_help"))

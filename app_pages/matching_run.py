@@ -58,11 +58,11 @@ except WorkbenchError as exc:
     st.error(str(exc))
 last = matching.last_run(cur)
 if last is not None:
-    cards = st.columns(4)
-    cards[0].metric(tr("run.records"), i18n.fmt_number(last.records, lang))
-    cards[1].metric(tr("run.links"), i18n.fmt_number(last.pairs, lang))
-    cards[2].metric(tr("run.people"), i18n.fmt_number(last.clusters, lang))
-    cards[3].metric(tr("run.threshold_used"), i18n.fmt_number(last.threshold, lang, 2))
+    widgets.metric_tiles([
+        (tr("run.records"), i18n.fmt_number(last.records, lang)),
+        (tr("run.links"), i18n.fmt_number(last.pairs, lang)),
+        (tr("run.people"), i18n.fmt_number(last.clusters, lang)),
+        (tr("run.threshold_used"), i18n.fmt_number(last.threshold, lang, 2))])
 
 st.subheader(tr("run.evidence"))
 evidence = model_evidence.weights_table(model.splink_model)

@@ -20,11 +20,11 @@ if sources.empty:
 profiles = sources[sources["kind"] == "profiles"]
 events = sources[sources["kind"] != "profiles"]
 lang = language()
-cards = st.columns(4)
-cards[0].metric(tr("overview.sources"), i18n.fmt_number(len(sources), lang))
-cards[1].metric(tr("overview.profile_records"), i18n.fmt_number(profiles["rows"].sum(), lang))
-cards[2].metric(tr("overview.event_rows"), i18n.fmt_number(events["rows"].sum(), lang))
-cards[3].metric(tr("overview.departments"), i18n.fmt_number(sources["department"].nunique(), lang))
+widgets.metric_tiles([
+    (tr("overview.sources"), i18n.fmt_number(len(sources), lang)),
+    (tr("overview.profile_records"), i18n.fmt_number(profiles["rows"].sum(), lang)),
+    (tr("overview.event_rows"), i18n.fmt_number(events["rows"].sum(), lang)),
+    (tr("overview.departments"), i18n.fmt_number(sources["department"].nunique(), lang))])
 
 st.subheader(tr("overview.quality"))
 table = sources[["source", "kind", "department", "collection_mode", "rows", "completeness",

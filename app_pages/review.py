@@ -19,11 +19,11 @@ if not labels.has_predictions(cur):
 choice = labels.suggest_threshold(cur)
 lang = language()
 counts = labels.label_counts(cur)
-cards = st.columns(4)
-cards[0].metric(tr("review.labelled"), i18n.fmt_number(sum(counts.values()), lang))
-cards[1].metric(tr("review.suggested"), i18n.fmt_number(choice.threshold, lang, 2))
-cards[2].metric(tr("review.precision"), i18n.fmt_pct(choice.precision, lang))
-cards[3].metric(tr("review.recall"), i18n.fmt_pct(choice.recall, lang))
+widgets.metric_tiles([
+    (tr("review.labelled"), i18n.fmt_number(sum(counts.values()), lang)),
+    (tr("review.suggested"), i18n.fmt_number(choice.threshold, lang, 2)),
+    (tr("review.precision"), i18n.fmt_pct(choice.precision, lang)),
+    (tr("review.recall"), i18n.fmt_pct(choice.recall, lang))])
 if choice.estimated:
     st.warning(tr("review.estimated"))
 

@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from cdp_core import demo, i18n, profiling
+from cdp_core import demo, golden, i18n, profiling
 from cdp_core.errors import WorkbenchError
 from cdp_core.workspace import Workspace
 
@@ -62,6 +62,14 @@ def quick_profile(_cur: duckdb.DuckDBPyConnection, workspace: str, table: str,
     ``workspace``, ``table`` and ``ingested_at`` are the cache key; the cursor is not.
     """
     return profiling.quick_profile(_cur, table)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def golden_summary(_cur: duckdb.DuckDBPyConnection, workspace: str,
+                   build: tuple[object, ...] | None) -> golden.GoldenSummary:
+    """What unification adds, computed once per build of the profiles (seconds at a million
+    people); ``workspace`` and ``build`` (its id and time) are the cache key."""
+    return golden.summary(_cur)
 
 
 def selected_source(names: list[str]) -> str | None:

@@ -62,6 +62,14 @@ def score_metrics(scores: dict[str, float | None]) -> None:
             unsafe_allow_html=True)
 
 
+def metric_tiles(figures: list[tuple[str, str]], per_row: int = 4) -> None:
+    """Rows of big metric tiles, each (label, value already formatted for the language)."""
+    for start in range(0, len(figures), per_row):
+        row = figures[start:start + per_row]
+        for column, (label, value) in zip(st.columns(per_row), row, strict=False):
+            column.metric(label, value)
+
+
 def score_bars(frame: pd.DataFrame, label: str, scores: tuple[str, ...]) -> go.Figure:
     """Horizontal bars of scores per item (column or source), 0 to 100%."""
     long = frame.melt(id_vars=[label], value_vars=list(scores), var_name="score",

@@ -195,6 +195,86 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             profiles BIGINT NOT NULL,
             seconds DOUBLE)""",
     ),
+    (
+        # Activate and Measure: computed traits, segments and their members, predictive models,
+        # the use-case library as edited in the app, KPI snapshots, and small settings (marketing
+        # pressure, prioritisation weights, platform costs) as JSON under a key.
+        "CREATE SCHEMA IF NOT EXISTS segments",
+        """CREATE TABLE meta.settings (
+            key VARCHAR PRIMARY KEY,
+            value VARCHAR NOT NULL,
+            updated_at TIMESTAMP NOT NULL DEFAULT current_timestamp)""",
+        """CREATE TABLE meta.trait_definitions (
+            name VARCHAR PRIMARY KEY,
+            definition VARCHAR NOT NULL,
+            created_by VARCHAR,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp)""",
+        """CREATE TABLE meta.trait_refreshes (
+            refresh_id INTEGER PRIMARY KEY,
+            refreshed_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            build_id INTEGER,
+            reference_at TIMESTAMP,
+            people BIGINT NOT NULL,
+            seconds DOUBLE)""",
+        """CREATE TABLE meta.segments (
+            segment_id INTEGER PRIMARY KEY,
+            name VARCHAR NOT NULL UNIQUE,
+            description VARCHAR,
+            rule VARCHAR NOT NULL,
+            mode VARCHAR NOT NULL,
+            channel VARCHAR,
+            use_case VARCHAR,
+            created_by VARCHAR,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            updated_at TIMESTAMP NOT NULL DEFAULT current_timestamp)""",
+        """CREATE TABLE segments.members (
+            segment_id INTEGER NOT NULL,
+            person_id VARCHAR NOT NULL)""",
+        """CREATE TABLE meta.segment_sizes (
+            segment_id INTEGER NOT NULL,
+            refreshed_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            size BIGINT NOT NULL,
+            base BIGINT NOT NULL,
+            reachable_email BIGINT,
+            reachable_sms BIGINT)""",
+        """CREATE TABLE meta.segment_exports (
+            export_id INTEGER PRIMARY KEY,
+            segment_id INTEGER NOT NULL,
+            exported_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            channel VARCHAR,
+            file_format VARCHAR,
+            hashed BOOLEAN NOT NULL,
+            rows BIGINT NOT NULL,
+            excluded_consent BIGINT NOT NULL,
+            excluded_pressure BIGINT NOT NULL,
+            exported_by VARCHAR)""",
+        """CREATE TABLE meta.models (
+            model_id INTEGER PRIMARY KEY,
+            kind VARCHAR NOT NULL,
+            trained_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            params VARCHAR NOT NULL,
+            metrics VARCHAR NOT NULL,
+            model BLOB,
+            active BOOLEAN NOT NULL DEFAULT true)""",
+        """CREATE TABLE meta.use_cases (
+            use_case_id VARCHAR PRIMARY KEY,
+            definition VARCHAR NOT NULL,
+            status VARCHAR NOT NULL DEFAULT 'idea',
+            activated_at DATE,
+            updated_by VARCHAR,
+            updated_at TIMESTAMP NOT NULL DEFAULT current_timestamp)""",
+        """CREATE TABLE meta.kpi_snapshots (
+            snapshot_id INTEGER PRIMARY KEY,
+            use_case_id VARCHAR NOT NULL,
+            kpi VARCHAR NOT NULL,
+            measured_at DATE NOT NULL,
+            value DOUBLE NOT NULL,
+            target DOUBLE,
+            origin VARCHAR NOT NULL,
+            note VARCHAR,
+            entered_by VARCHAR,
+            recorded_at TIMESTAMP NOT NULL DEFAULT current_timestamp)""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 CATALOG = "ws"

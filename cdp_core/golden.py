@@ -414,10 +414,30 @@ def _field_columns(plan: ResolvedRules) -> list[str]:
     return values + lineage
 
 
-def _events_sql(sources: list[_Source]) -> tuple[str, dict[str, list[str]]]:
+_FIXED_EVENT_COLUMNS = frozenset(
+    {"source", "event_id", "customer_ref", "event_at", "amount", "channel"})
+
+
+def _props_sql(source: _Source, params: dict[str, Any]) -> str:
+    """A MAP of the event table's extra columns by name; the names travel as parameters."""
+    extras = sorted(source.columns - _FIXED_EVENT_COLUMNS)
+    keys = []
+    for name in extras:
+        key = f"prop_{source.source_id}_{len(keys)}"
+        params[key] = name
+        keys.append(f"${key}")
+    values = ", ".join(f"CAST({quote_ident(name)} AS VARCHAR)" for name in extras)
+    return f"map([{', '.join(keys)}]::VARCHAR[], [{values}]::VARCHAR[])"
+
+
+def _events_sql(sources: list[_Source], detailed: bool = False,
+                ) -> tuple[str, dict[str, Any]]:
     """Every event of the current event versions with the unique_id of its profile record,
-    and the named parameters the SELECT uses."""
+    and the named parameters the SELECT uses. ``detailed`` adds the source name, the event id
+    and ``props``, a MAP of the table's extra columns (a store, a cart status, a call reason).
+    """
     selects = []
+    params: dict[str, Any] = {}
     for s in sources:
         if s.kind == "profiles" or s.profile_source_id is None or "customer_ref" not in s.columns:
             continue
@@ -426,15 +446,34 @@ def _events_sql(sources: list[_Source]) -> tuple[str, dict[str, list[str]]]:
         group = (f"CASE WHEN list_contains($web_words, lower(trim({channel}))) THEN 'web' "
                  f"WHEN list_contains($store_words, lower(trim({channel}))) THEN 'store' "
                  f"WHEN nullif(trim({channel}), '') IS NULL THEN {fallback} END")
+        detail = ""
+        if detailed:
+            name_key = f"source_{s.source_id}"
+            params[name_key] = s.name
+            detail = (f", ${name_key} AS source, "
+                      f"CAST(event_id AS VARCHAR) AS event_id, {_props_sql(s, params)} AS props")
         selects.append(f"SELECT '{s.profile_source_id}:' || customer_ref AS unique_id, "  # noqa: S608
                        f"'{s.kind}' AS kind, {group} AS channel_group, "
-                       f"{_column(s, 'event_at')}, {_column(s, 'amount')} FROM {s.table}")
+                       f"{_column(s, 'event_at')}, {_column(s, 'amount')}{detail} FROM {s.table}")
     if not selects:
+        detail = (", NULL::VARCHAR AS source, NULL::VARCHAR AS event_id, "
+                  "map([]::VARCHAR[], []::VARCHAR[]) AS props") if detailed else ""
         return ("SELECT NULL::VARCHAR AS unique_id, NULL::VARCHAR AS kind, NULL::VARCHAR AS "
-                "channel_group, NULL::TIMESTAMP AS event_at, NULL::DOUBLE AS amount WHERE false",
-                {})
-    return " UNION ALL ".join(selects), {"web_words": list(WEB_WORDS),
+                "channel_group, NULL::TIMESTAMP AS event_at, NULL::DOUBLE AS amount"
+                f"{detail} WHERE false", {})
+    return " UNION ALL ".join(selects), {**params, "web_words": list(WEB_WORDS),
                                          "store_words": list(STORE_WORDS)}
+
+
+def person_events_sql(cur: duckdb.DuckDBPyConnection) -> tuple[str, dict[str, Any]]:
+    """The SELECT of every event with the person it belongs to (through the clusters): columns
+    person_id, source, kind, channel_group, event_id, event_at, amount, props; and its
+    parameters. Events whose record is in no cluster (not matched yet) are left out."""
+    events, params = _events_sql(_sources(cur), detailed=True)
+    sql = ("SELECT c.cluster_id AS person_id, e.source, e.kind, e.channel_group, e.event_id, "  # noqa: S608
+           f"e.event_at, e.amount, e.props FROM ({events}) e "
+           "JOIN match.clusters c USING (unique_id)")
+    return sql, params
 
 
 def _activity_sql() -> str:

@@ -96,11 +96,13 @@ def _match(args: argparse.Namespace) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
-    if args.what not in ("clusters", "profiles"):
-        raise WorkbenchError(f"exporting {args.what} arrives with that part of the workbench; "
-                             "this release exports clusters and profiles")
+    if args.what == "segment":
+        _export_segment(args)
+        return
     if len(args.names) != 1:
         raise WorkbenchError(f"usage: export WS {args.what} OUT.csv")
+    if args.channel or args.hashed or args.fields:
+        raise WorkbenchError("--channel, --hashed and --fields apply to segments only")
     if args.what == "profiles":
         _export_profiles(args)
         return
@@ -132,6 +134,24 @@ def _export_profiles(args: argparse.Namespace) -> None:
     print(f"{len(frame)} profiles written to {out}")
 
 
+def _export_segment(args: argparse.Namespace) -> None:
+    """A segment's members who may be contacted on its channel, formula-safe."""
+    from cdp_core import segments
+
+    if len(args.names) != 2:
+        raise WorkbenchError("usage: export WS segment NAME OUT.csv")
+    if args.lineage or args.consented:
+        raise WorkbenchError("--lineage and --consented apply to profiles only")
+    if not Path(args.workspace).is_file():
+        raise WorkbenchError(f"{args.workspace}: no such workspace")
+    name, out = args.names
+    columns = [c.strip() for c in args.fields.split(",") if c.strip()] if args.fields else None
+    with Workspace.open(args.workspace) as ws:
+        result = segments.export(ws, name, out, channel=args.channel, columns=columns,
+                                 hashed=args.hashed, by="command line")
+    print(result.summary())
+
+
 def _check(args: argparse.Namespace) -> None:
     if not Path(args.workspace).is_file():
         raise WorkbenchError(f"{args.workspace}: no such workspace")
@@ -143,12 +163,20 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def _list(args: argparse.Namespace) -> None:
-    if args.what != "sources":
-        raise WorkbenchError(f"listing {args.what} arrives with that part of the workbench; "
-                             "this release lists sources")
+    if args.what == "use-cases":
+        raise WorkbenchError("listing use cases arrives with that part of the workbench; "
+                             "this release lists sources and segments")
+    if not Path(args.workspace).is_file():
+        raise WorkbenchError(f"{args.workspace}: no such workspace")
     with Workspace.open(args.workspace, read_only=True) as ws:
-        for source in catalog.all_sources(ws.cursor()):
-            print(source.name)
+        if args.what == "segments":
+            from cdp_core import segments
+
+            names = segments.names(ws.cursor())
+        else:
+            names = [source.name for source in catalog.all_sources(ws.cursor())]
+    for name in names:
+        print(name)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -195,6 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="profiles: add each value's source and record")
     export.add_argument("--consented", metavar="email|sms",
                         help="profiles: only the people who agreed to this channel")
+    export.add_argument("--channel", choices=["email", "sms", "ads", "call_centre", "store"],
+                        help="segment: the channel to export for (default: the segment's)")
+    export.add_argument("--hashed", action="store_true",
+                        help="segment: SHA-256 of e-mails and phones, for ad platforms")
+    export.add_argument("--fields", help="segment: the columns to write, comma-separated")
     export.set_defaults(run=_export)
 
     check = commands.add_parser("check", help="check a workspace's consistency")

@@ -13,11 +13,21 @@ from pathlib import Path
 
 from cdp_core.demo_data import GROUND_TRUTH_FILE, generate_demo_files
 from cdp_core.ingest import SourceMeta, ingest_file
+from cdp_core.traits import TraitDefinition, declare
 from cdp_core.workspace import Workspace
 
 DEFAULT_PEOPLE = 20_000
 DEFAULT_SEED = 7
 Progress = Callable[[float, str], None]
+# Traits over the demo's own event columns (store, call reason, handling time, responses).
+DEMO_TRAITS = (
+    TraitDefinition("favourite_store", "orders", "most_frequent", "magasin", channel="store"),
+    TraitDefinition("stores_visited", "orders", "distinct_count", "magasin", channel="store"),
+    TraitDefinition("main_call_reason", "contacts", "most_frequent", "motif"),
+    TraitDefinition("avg_handling_time_s", "contacts", "avg", "duree_traitement_s"),
+    TraitDefinition("campaign_responses_365d", "campaign_sends", "sum", "a_repondu",
+                    window_days=365),
+)
 
 
 def demo_files_dir(workspace_path: str | Path) -> Path:
@@ -65,6 +75,7 @@ def build_demo(
             cur.execute("INSERT INTO demo.ground_truth SELECT source, record_id, person_id "
                         "FROM read_csv(?, all_varchar = true)",
                         [str(files_dir / GROUND_TRUTH_FILE)])
+        declare(ws, list(DEMO_TRAITS), by="demo")
         unified = ""
         if unify:
             from cdp_core.unify import unify as match_and_build  # needs Splink: loaded on demand

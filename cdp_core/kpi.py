@@ -212,35 +212,39 @@ def _property_keys(cur: duckdb.DuckDBPyConnection, kind: str) -> list[str]:
     return sorted(row[0] for row in rows)
 
 
-def _first_key(keys: Sequence[str], wanted: Sequence[str], contains: str | None = None,
-               ) -> str | None:
-    """The first property named like one of ``wanted`` (any case), else one containing
-    ``contains``."""
-    by_lower = {key.lower(): key for key in keys}
-    for name in wanted:
-        if name in by_lower:
-            return by_lower[name]
-    return next((key for key in keys if contains and contains in key.lower()), None)
+def _property_sql(cur: duckdb.DuckDBPyConnection, kind: str, name: str,
+                  wanted: Sequence[str], contains: str | None = None,
+                  ) -> tuple[str, dict[str, Any]]:
+    """The value of the property events of ``kind`` name like one of ``wanted`` (any case) or
+    with ``contains`` in its name, whichever of them each event carries (two sources may name
+    it differently), as SQL with the names as parameters; ``NULL`` when none does."""
+    keys = _property_keys(cur, kind)
+    found = [key for key in keys if key.lower() in wanted] + [
+        key for key in keys if contains and contains in key.lower() and key.lower() not in wanted]
+    if not found:
+        return "NULL::VARCHAR", {}
+    params = {f"{name}_{i}": key for i, key in enumerate(found)}
+    values = ", ".join(f"nullif(trim(props[${param}]), '')" for param in params)
+    return f"coalesce({values})", params
 
 
 def _sends_sql(cur: duckdb.DuckDBPyConnection) -> tuple[str, dict[str, Any]]:
-    """Every campaign send with its campaign, arm ('treated' | 'control' | NULL when the send
-    names no group), whether it converted, and its revenue; property names are parameters."""
-    keys = _property_keys(cur, "campaign_sends")
-    group_key = _first_key(keys, ("groupe", "group"), contains="group")
-    conversion_key = _first_key(keys, CONVERSION_KEYS)
-    params = {"campaign_key": _first_key(keys, CAMPAIGN_KEYS) or "",
-              "group_key": group_key or "", "conversion_key": conversion_key or "",
-              "by_amount": conversion_key is None, "control_words": list(CONTROL_WORDS),
-              "true_words": list(TRUE_WORDS)}
-    sql = ("SELECT coalesce(nullif(trim(props[$campaign_key]), ''), source) AS campaign, "
-           "person_id, event_at, coalesce(amount, 0) AS revenue, "
-           "CASE WHEN list_contains($control_words, lower(trim(props[$group_key]))) "
-           "THEN 'control' WHEN nullif(trim(props[$group_key]), '') IS NOT NULL "
-           "THEN 'treated' END AS arm, "
-           "coalesce(list_contains($true_words, lower(trim(props[$conversion_key]))), false) "
-           "OR ($by_amount AND coalesce(amount, 0) > 0) AS converted "
-           "FROM golden.events WHERE kind = 'campaign_sends'")
+    """Every campaign send with its campaign (the source's name when no property names it),
+    arm ('treated' | 'control' | NULL when the send names no group), whether it converted (the
+    conversion property, else revenue above 0) and its revenue."""
+    campaign, campaign_params = _property_sql(cur, "campaign_sends", "campaign", CAMPAIGN_KEYS)
+    group, group_params = _property_sql(cur, "campaign_sends", "group", ("groupe", "group"),
+                                        contains="group")
+    converted, conversion_params = _property_sql(cur, "campaign_sends", "conversion",
+                                                 CONVERSION_KEYS)
+    params = {**campaign_params, **group_params, **conversion_params,
+              "control_words": list(CONTROL_WORDS), "true_words": list(TRUE_WORDS)}
+    sql = (f"SELECT coalesce({campaign}, source) AS campaign, person_id, event_at, "  # noqa: S608
+           "coalesce(amount, 0) AS revenue, "
+           f"CASE WHEN list_contains($control_words, lower({group})) THEN 'control' "
+           f"WHEN {group} IS NOT NULL THEN 'treated' END AS arm, "
+           f"coalesce(list_contains($true_words, lower({converted})), coalesce(amount, 0) > 0) "
+           "AS converted FROM golden.events WHERE kind = 'campaign_sends'")
     return sql, params
 
 
@@ -282,7 +286,7 @@ def campaign_lift(cur: duckdb.DuckDBPyConnection, campaign: str | None = None) -
     arms = _arms(cur, campaign)
     if "treated" not in arms or "control" not in arms:
         what = f"campaign {campaign!r}" if campaign else "the campaign sends"
-        raise InputError(f"{what} have no control group to compare with: a lift needs sends "
+        raise InputError(f"{what}: no control group to compare with; a lift needs sends "
                          "marked treated and control (a property such as groupe = temoin)")
     (n_t, x_t, rev_t, sq_t), (n_c, x_c, rev_c, sq_c) = arms["treated"], arms["control"]
     return lift(x_t, n_t, x_c, n_c, revenue_treated=Revenue(rev_t, sq_t),
@@ -530,12 +534,11 @@ def attribute(use_cases: pd.DataFrame, rule: AttributionRule, costs: Costs | Non
     """
     rule, costs = rule.validated(), costs or Costs()
     totals = _use_case_totals(use_cases, years, ramp_months)
+    owners = dict(zip(totals["use_case_id"], totals["owner"], strict=True))
     shares = pd.DataFrame(
-        [(uc, dept, pct / 100) for uc, split in rule.use_case_shares.items()
-         for dept, pct in split.items()], columns=["use_case_id", "department", "share"])
-    owned = totals.loc[~totals["use_case_id"].isin(shares["use_case_id"]),
-                       ["use_case_id", "owner"]].rename(columns={"owner": "department"})
-    shares = pd.concat([shares, owned.assign(share=1.0)], ignore_index=True)
+        [(uc, dept, pct / 100) for uc, owner in owners.items()
+         for dept, pct in rule.use_case_shares.get(uc, {owner: 100}).items()],
+        columns=["use_case_id", "department", "share"])
     split = shares.merge(totals, on="use_case_id")
     split["benefit"] *= split["share"]
     split["cost"] *= split["share"]
@@ -614,13 +617,12 @@ CART_DONE_WORDS = ("converted", "converti", "convertie", "recovered", "ordered",
 
 
 def _cart_recovery_rate(cur: duckdb.DuckDBPyConnection) -> tuple[str, dict[str, Any]]:
-    status_key = _first_key(_property_keys(cur, "carts"), CART_STATUS_KEYS)
-    if status_key:
-        return ("SELECT avg(list_contains($done, lower(trim(props[$status])))::INT) "
+    status, params = _property_sql(cur, "carts", "status", CART_STATUS_KEYS)
+    if params:
+        return (f"SELECT avg(list_contains($done, lower({status}))::INT) "  # noqa: S608
                 "FROM golden.events WHERE kind = 'carts' AND event_at >= $since "
-                "AND event_at < $until "
-                "AND props[$status] IS NOT NULL",
-                {"status": status_key, "done": list(CART_DONE_WORDS)})
+                f"AND event_at < $until AND {status} IS NOT NULL",
+                params | {"done": list(CART_DONE_WORDS)})
     return ("SELECT avg((SELECT count(*) > 0 FROM golden.events o WHERE o.kind = 'orders' "
             "AND o.person_id = c.person_id AND o.event_at >= c.event_at "
             "AND o.event_at < c.event_at + INTERVAL 24 HOUR)::INT) "
@@ -643,12 +645,11 @@ HANDLING_KEYS = ("duree_traitement_s", "handling_time_s", "handling_time", "dura
 
 
 def _handling_time(cur: duckdb.DuckDBPyConnection) -> tuple[str, dict[str, Any]] | None:
-    key = _first_key(_property_keys(cur, "contacts"), HANDLING_KEYS)
-    if key is None:
+    seconds, params = _property_sql(cur, "contacts", "duration", HANDLING_KEYS)
+    if not params:
         return None
-    return ("SELECT avg(TRY_CAST(props[$duration] AS DOUBLE)) FROM golden.events "
-            "WHERE kind = 'contacts' AND event_at >= $since AND event_at < $until",
-            {"duration": key})
+    return (f"SELECT avg(TRY_CAST({seconds} AS DOUBLE)) FROM golden.events "  # noqa: S608
+            "WHERE kind = 'contacts' AND event_at >= $since AND event_at < $until", params)
 
 
 def _profile_columns(cur: duckdb.DuckDBPyConnection) -> set[str]:

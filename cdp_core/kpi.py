@@ -38,6 +38,7 @@ from scipy import stats
 from cdp_core import golden
 from cdp_core.errors import InputError
 from cdp_core.sqlutil import quote_ident
+from cdp_core.use_cases import UseCase
 from cdp_core.workspace import Workspace
 
 CONFIDENCE = 0.95
@@ -192,6 +193,16 @@ def lift(conversions_treated: int, n_treated: int, conversions_control: int, n_c
         warnings=_checks(n_c, x_t, x_c, absolute_ci))
 
 
+def lift_groups(result: Lift) -> pd.DataFrame:
+    """The two groups side by side: people, conversions, conversion rate, revenue per person."""
+    return pd.DataFrame({
+        "group": ["treated", "control"],
+        "people": [result.n_treated, result.n_control],
+        "conversions": [result.conversions_treated, result.conversions_control],
+        "rate": [result.rate_treated, result.rate_control],
+        "revenue_per_person": [result.revenue_treated, result.revenue_control]})
+
+
 def _table_exists(cur: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     return bool(cur.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
@@ -312,7 +323,7 @@ def measured_benefit(cur: duckdb.DuckDBPyConnection, campaign: str) -> Benefit:
     chosen = None if campaign == ALL_CAMPAIGNS else campaign
     result = campaign_lift(cur, chosen)
     sends, params = _sends_sql(cur)
-    since = _day_end(_reference_day(cur)) - dt.timedelta(days=365)
+    since = _day_end(reference_day(cur)) - dt.timedelta(days=365)
     treated_last_year = cur.execute(
         f"SELECT count(*) FROM ({sends}) WHERE arm = 'treated' "  # noqa: S608
         "AND ($campaign IS NULL OR campaign = $campaign) AND event_at >= $since",
@@ -321,20 +332,28 @@ def measured_benefit(cur: duckdb.DuckDBPyConnection, campaign: str) -> Benefit:
     return Benefit(per_year, "measured", campaign, result.conclusive)
 
 
-def use_case_benefits(cur: duckdb.DuckDBPyConnection, use_cases: pd.DataFrame,
-                      measured_by: Mapping[str, str]) -> pd.DataFrame:
-    """The use cases with the benefit ROI uses: measured on the campaign a use case is measured
-    by (``measured_by``: use_case_id -> campaign name or ``ALL_CAMPAIGNS``) when its sends have a
-    control group, the team's estimate otherwise; ``benefit_origin`` says which.
+def portfolio(use_cases: Iterable[UseCase]) -> pd.DataFrame:
+    """The figures ROI needs from use cases: id, names, owning department, expected benefit and
+    costs per year, and the campaign that measures it (if any)."""
+    return pd.DataFrame(
+        [(u.id, u.name, u.name_fr, u.owner, u.benefit_per_year, u.one_off_cost, u.yearly_cost,
+          u.campaign) for u in use_cases],
+        columns=["use_case_id", "name", "name_fr", "department", "benefit_per_year",
+                 "one_off_cost", "yearly_cost", "campaign"])
 
-    Adds ``estimated_benefit`` (the estimate), ``benefit_origin``, ``campaign`` and
-    ``conclusive``; ``benefit_per_year`` becomes the benefit used.
+
+def use_case_benefits(cur: duckdb.DuckDBPyConnection, use_cases: pd.DataFrame) -> pd.DataFrame:
+    """The use cases with the benefit ROI uses: measured on the use case's ``campaign`` when its
+    sends have a control group, the team's estimate otherwise; ``benefit_origin`` says which.
+
+    Adds ``estimated_benefit`` (the estimate), ``benefit_origin`` ('measured' | 'estimated')
+    and ``conclusive``; ``benefit_per_year`` becomes the benefit used.
     """
     frame = use_cases.copy()
     frame["estimated_benefit"] = frame["benefit_per_year"].astype(float)
     measured = {}
-    for use_case_id, campaign in measured_by.items():
-        if not campaign or use_case_id not in set(frame["use_case_id"]):
+    for use_case_id, campaign in zip(frame["use_case_id"], frame["campaign"], strict=True):
+        if not campaign:
             continue
         try:
             measured[use_case_id] = measured_benefit(cur, campaign)
@@ -345,7 +364,6 @@ def use_case_benefits(cur: duckdb.DuckDBPyConnection, use_cases: pd.DataFrame,
     frame["benefit_per_year"] = frame["estimated_benefit"].where(
         ~has, chosen[has].map(lambda b: b.per_year))
     frame["benefit_origin"] = has.map({True: "measured", False: "estimated"})
-    frame["campaign"] = chosen.map(lambda b: b.campaign if isinstance(b, Benefit) else None)
     frame["conclusive"] = chosen.map(lambda b: b.conclusive if isinstance(b, Benefit) else None)
     return frame
 
@@ -454,7 +472,8 @@ _DEPARTMENT_WORDS = {
     "digital": "ecommerce", "stores": "stores", "store": "stores", "magasins": "stores",
     "magasin": "stores", "retail": "stores", "customerservice": "customer_service",
     "serviceclient": "customer_service", "relationclient": "customer_service",
-    "callcentre": "customer_service", "callcenter": "customer_service"}
+    "callcentre": "customer_service", "callcenter": "customer_service", "dataandit": "data_it",
+    "datait": "data_it", "data": "data_it", "it": "data_it", "dsi": "data_it"}
 
 
 def department_id(name: str | None) -> str:
@@ -467,7 +486,7 @@ def department_id(name: str | None) -> str:
 
 def _check_shares(shares: Mapping[str, float], what: str) -> dict[str, float]:
     total = sum(shares.values())
-    if any(value < 0 for value in shares.values()) or abs(total - 100) > 0.01:
+    if any(value < 0 for value in shares.values()) or abs(total - 100) > 0.1:
         raise InputError(f"the shares of {what} add up to {total:g} %: they must be positive "
                          "and add up to 100 %")
     return {department_id(k): float(v) for k, v in shares.items() if v}
@@ -696,8 +715,9 @@ KPIS: dict[str, Kpi] = {k.kpi_id: k for k in (
 )}
 
 
-def _reference_day(cur: duckdb.DuckDBPyConnection) -> dt.date:
-    """The "today" of the data: the day of the latest event (today without events)."""
+def reference_day(cur: duckdb.DuckDBPyConnection) -> dt.date:
+    """The "today" of the data: the day of the latest event (today without events); the day
+    KPIs are measured on by default."""
     latest = golden.reference_date(cur)
     return latest.date() if isinstance(latest, dt.datetime) else latest or dt.date.today()
 
@@ -719,7 +739,7 @@ def compute_kpi(cur: duckdb.DuckDBPyConnection, kpi_id: str,
     needed = ("golden", "events") if kpi.historical else ("golden", "profiles")
     if not _table_exists(cur, *needed):
         return KpiValue(None, "no_events" if kpi.historical else "no_profiles")
-    reference = _reference_day(cur)
+    reference = reference_day(cur)
     day = as_of or reference
     if not kpi.historical and day < reference:
         return KpiValue(None, "current_only")
@@ -786,39 +806,51 @@ def _month_ends(last: dt.date, months: int) -> list[dt.date]:
     return [*reversed(ends), last]
 
 
+KpiChoice = Mapping[str, str] | Iterable[str]
+
+
+def _computed_ids(kpis: KpiChoice) -> dict[str, str]:
+    """The use case's KPI ids with the workspace KPI computing each (a plain list of workspace
+    KPI ids records each under its own id)."""
+    return dict(kpis) if isinstance(kpis, Mapping) else {k: k for k in kpis}
+
+
 def _record_computed(ws: Workspace, use_case_id: str, days: Sequence[dt.date],
-                     kpi_ids: Iterable[str], targets: Mapping[str, float] | None,
+                     kpis: Mapping[str, str], targets: Mapping[str, float] | None,
                      action: str) -> int:
     """Compute KPIs on each day and record those with a value, all in one transaction."""
     targets = targets or {}
     cur = ws.cursor()
-    values = [(kpi_id, day, compute_kpi(cur, kpi_id, day).value)
-              for kpi_id in kpi_ids for day in days]
-    kept = [(kpi_id, day, value) for kpi_id, day, value in values if value is not None]
+    values = [(kpi, day, compute_kpi(cur, computed, day).value)
+              for kpi, computed in kpis.items() for day in days]
+    kept = [(kpi, day, value) for kpi, day, value in values if value is not None]
     with ws.transaction() as write:
-        for kpi_id, day, value in kept:
-            _insert_snapshot(write, use_case_id, kpi_id, value, day, targets.get(kpi_id),
+        for kpi, day, value in kept:
+            _insert_snapshot(write, use_case_id, kpi, value, day, targets.get(kpi),
                              "computed", None, None)
         ws.audit(write, action, f"use case {use_case_id}: {len(kept)} computed KPI snapshots")
     return len(kept)
 
 
-def snapshot_computed(ws: Workspace, use_case_id: str, kpi_ids: Iterable[str],
+def snapshot_computed(ws: Workspace, use_case_id: str, kpis: KpiChoice,
                       measured_at: dt.date | None = None,
                       targets: Mapping[str, float] | None = None) -> int:
     """Record the computed KPIs of a use case as of ``measured_at`` (default: the reference
-    date); returns how many had a value."""
-    day = measured_at or _reference_day(ws.cursor())
-    return _record_computed(ws, use_case_id, [day], kpi_ids, targets, "kpi_snapshot_computed")
+    date); ``kpis`` maps the use case's KPI ids to workspace KPIs. Returns how many had a
+    value."""
+    day = measured_at or reference_day(ws.cursor())
+    return _record_computed(ws, use_case_id, [day], _computed_ids(kpis), targets,
+                            "kpi_snapshot_computed")
 
 
-def backfill_history(ws: Workspace, use_case_id: str, kpi_ids: Iterable[str], months: int = 12,
+def backfill_history(ws: Workspace, use_case_id: str, kpis: KpiChoice, months: int = 12,
                      targets: Mapping[str, float] | None = None) -> int:
     """Rebuild a use case's KPI history from the dated events: each KPI that can be computed
     as of a past date, at the end of each of the last ``months`` months and on the reference
     date; returns how many snapshots were recorded."""
-    historical = [k for k in kpi_ids if k in KPIS and KPIS[k].historical]
-    days = _month_ends(_reference_day(ws.cursor()), months)
+    historical = {k: c for k, c in _computed_ids(kpis).items()
+                  if c in KPIS and KPIS[c].historical}
+    days = _month_ends(reference_day(ws.cursor()), months)
     return _record_computed(ws, use_case_id, days, historical, targets, "kpi_backfill")
 
 
@@ -830,13 +862,6 @@ def history(cur: duckdb.DuckDBPyConnection, use_case_id: str | None = None,
         "entered_by, recorded_at FROM meta.kpi_snapshots "
         "WHERE ($use_case IS NULL OR use_case_id = $use_case) AND ($kpi IS NULL OR kpi = $kpi) "
         "ORDER BY measured_at, origin, snapshot_id", {"use_case": use_case_id, "kpi": kpi}).df()
-
-
-def activation_date(cur: duckdb.DuckDBPyConnection, use_case_id: str) -> dt.date | None:
-    """The day a use case went live (None while it is not activated)."""
-    row = cur.execute("SELECT activated_at FROM meta.use_cases WHERE use_case_id = ?",
-                      [use_case_id]).fetchone()
-    return row[0] if row else None
 
 
 # ----------------------------------------------------------------------------- settings
@@ -890,13 +915,3 @@ def save_discount_rate(ws: Workspace, rate: float) -> None:
     if not 0 <= rate < 1:
         raise InputError("the discount rate must be between 0 % and 100 %")
     _save_setting(ws, "roi.discount_rate", float(rate))
-
-
-def load_measured_by(cur: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """Which campaign measures which use case (use_case_id -> campaign or ``ALL_CAMPAIGNS``)."""
-    return dict(_setting(cur, "roi.measured_by") or {})
-
-
-def save_measured_by(ws: Workspace, measured_by: Mapping[str, str | None]) -> None:
-    """Keep which campaign measures which use case (empty entries dropped)."""
-    _save_setting(ws, "roi.measured_by", {k: v for k, v in measured_by.items() if v})

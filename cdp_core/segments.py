@@ -13,6 +13,8 @@ each export is recorded and audited without personal data.
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -534,6 +536,18 @@ def export_frame(cur: duckdb.DuckDBPyConnection, name: str, *, channel: str | No
     return frame, int(counts[0]), int(counts[1]), int(counts[2])
 
 
+def export_file_name(name: str, suffix: str) -> str:
+    """A safe file name for a segment's export: letters, digits, dashes and underscores only.
+
+    Example:
+        >>> export_file_name("Web-to-store / Lyon", ".csv")
+        'segment_Web-to-store_Lyon.csv'
+    """
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    stem = re.sub(r"[^\w-]+", "_", ascii_name, flags=re.ASCII).strip("_")[:60] or "members"
+    return f"segment_{stem}{suffix}"
+
+
 def export(ws: Workspace, name: str, path: str | Path, *, channel: str | None = None,
            columns: Iterable[str] | None = None, hashed: bool = False,
            pressure: PressureRule | None = None, by: str | None = None) -> ExportResult:
@@ -574,3 +588,16 @@ def exports_log(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                        "e.rows, e.excluded_consent, e.excluded_pressure, e.exported_by "
                        "FROM meta.segment_exports e LEFT JOIN meta.segments s USING (segment_id) "
                        "ORDER BY e.export_id DESC").df()
+
+
+def top_values(cur: duckdb.DuckDBPyConnection, name: str, limit: int = 50) -> list[Any]:
+    """The most frequent values of a text or list field, for the builder's pick lists."""
+    known = fields(cur)
+    if name not in known or known[name].type not in ("text", "list"):
+        return []
+    column = f"b.{quote_ident(name)}"
+    value = f"unnest({column})" if known[name].type == "list" else column
+    sql = (f"WITH base AS ({_base_sql(cur)}) SELECT v FROM (SELECT {value} AS v "  # noqa: S608
+           f"FROM base b) WHERE v IS NOT NULL AND trim(v) <> '' GROUP BY v "
+           f"ORDER BY count(*) DESC, v LIMIT {int(limit)}")
+    return [row[0] for row in cur.execute(sql).fetchall()]

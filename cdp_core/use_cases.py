@@ -41,6 +41,8 @@ LIBRARY_DIR = Path(__file__).resolve().parents[1] / "use_cases"
 FAMILIES = ("acquisition", "conversion", "web_to_store", "loyalty", "events", "cross_sell",
             "call_centre", "pressure", "knowledge", "data_quality", "media")
 DEPARTMENTS = ("Marketing", "E-commerce", "Stores", "Customer service", "Data & IT")
+_DEPARTMENT_KEYS = {"Marketing": "marketing", "E-commerce": "ecommerce", "Stores": "stores",
+                    "Customer service": "customer_service", "Data & IT": "data_it"}
 CHANNELS = ("email", "sms", "web", "store", "call_centre", "ads")
 SEGMENT_CHANNELS = ("email", "sms", "ads", "call_centre", "store")
 SEGMENT_MODES = ("dynamic", "static")
@@ -133,6 +135,12 @@ class UseCase:
     def roi(self) -> float:
         """Expected yearly ROI: (benefit − yearly cost) / (one-off + yearly cost)."""
         return roi(self.benefit_per_year, self.one_off_cost, self.yearly_cost)
+
+
+def department_label(department: str, language: str = i18n.DEFAULT_LANGUAGE) -> str:
+    """A department's name in the reader's language."""
+    key = _DEPARTMENT_KEYS.get(department)
+    return i18n.t(f"usecase.dept.{key}", language) if key else department
 
 
 def roi(benefit: float, one_off: float, yearly: float) -> float:
@@ -426,14 +434,16 @@ def install_library(ws: Workspace, directory: Path = LIBRARY_DIR) -> int:
         How many use cases were added.
     """
     library = load_library(directory)
+    held = {row[0] for row in ws.cursor().execute("SELECT use_case_id FROM meta.use_cases")
+            .fetchall()}
+    new = [u for u in library if u.id not in held]
+    if not new:  # the usual case on every page visit: no write at all
+        return 0
     with ws.transaction() as cur:
-        held = {row[0] for row in cur.execute("SELECT use_case_id FROM meta.use_cases")
-                .fetchall()}
-        new = [u for u in library if u.id not in held]
         cur.executemany("INSERT INTO meta.use_cases (use_case_id, definition, updated_by) "
-                        "VALUES (?, ?, 'library')", [[u.id, _json(u)] for u in new])
-        if new:
-            ws.audit(cur, "use cases installed", f"use_cases={len(new)}")
+                        "VALUES (?, ?, 'library') ON CONFLICT DO NOTHING",
+                        [[u.id, _json(u)] for u in new])
+        ws.audit(cur, "use cases installed", f"use_cases={len(new)}")
     return len(new)
 
 
@@ -498,7 +508,8 @@ class ReadinessItem:
 
     def reason(self, language: str = i18n.DEFAULT_LANGUAGE) -> str:
         """Why the item has its status, in the reader's language."""
-        shown = {k: i18n.fmt_pct(v, language, 0) if isinstance(v, float | None) else v
+        shown = {k: i18n.fmt_pct(v, language, 0) if isinstance(v, float | None)
+                 else i18n.t(f"kind.{v}", language) if k == "event" else v
                  for k, v in self.values.items()}
         return i18n.t(self.reason_key, language, **shown)
 
@@ -570,7 +581,9 @@ class DataInventory:
         if event not in self.events:
             return ReadinessItem(kind, name, "missing", f"usecase.reason.{kind}_no_events",
                                  {"event": event})
-        return ReadinessItem(kind, name, "present", f"usecase.reason.{kind}_computable")
+        # A trait refresh is one click; a model must first be trained and checked: half ready.
+        status = "present" if kind == "trait" else "poor"
+        return ReadinessItem(kind, name, status, f"usecase.reason.{kind}_computable")
 
     def _event(self, kind: str) -> ReadinessItem:
         if kind in self.events:
@@ -663,6 +676,28 @@ def inventory(cur: duckdb.DuckDBPyConnection) -> DataInventory:
                          trait_events)
 
 
+def library_overview(cur: duckdb.DuckDBPyConnection,
+                     tracked: Sequence[TrackedUseCase]) -> pd.DataFrame:
+    """One row per workspace use case: what it is, where it stands, its data readiness and
+    its money (benefit, costs, ROI), for the library table and the workshop pack."""
+    held = inventory(cur)
+    rows = []
+    for entry in tracked:
+        use_case, ready = entry.use_case, held.readiness(entry.use_case)
+        rows.append({
+            "use_case_id": use_case.id, "name": use_case.name, "name_fr": use_case.name_fr,
+            "family": use_case.family, "owner": use_case.owner, "status": entry.status,
+            "activated_at": entry.activated_at, "readiness": ready.score,
+            "present": ready.count("present"), "poor": ready.count("poor"),
+            "missing": ready.count("missing"), "benefit": float(use_case.benefit_per_year),
+            "one_off_cost": float(use_case.one_off_cost),
+            "yearly_cost": float(use_case.yearly_cost), "roi": use_case.roi,
+            "exploitation_level": use_case.exploitation_level,
+            "occurrence": use_case.occurrence, "channels": ", ".join(use_case.channels),
+            "campaign": use_case.campaign})
+    return pd.DataFrame(rows)
+
+
 def readiness(cur: duckdb.DuckDBPyConnection, use_case: UseCase,
               held: DataInventory | None = None) -> Readiness:
     """What ``use_case`` needs against what the workspace holds (pass ``held`` to reuse it)."""
@@ -680,10 +715,12 @@ WEIGHTS_KEY = "roadmap.weights"
 OCCURRENCE_VALUE = {"real_time": 1.0, "daily": 0.85, "weekly": 0.7, "monthly": 0.5,
                     "yearly": 0.25, "one_off": 0.1}
 MAX_CHANNELS = 5
-QUICK_WIN_VALUE = 0.5
-QUICK_WIN_COMPLEXITY = 0.35
+# Wave cuts on the 0–1 axes: with the default weights, level-3 (multi-source or predictive)
+# use cases land at a complexity of 0.4 or more, level-2 ones on a ready workspace near 0.25.
+QUICK_WIN_VALUE = 0.7
+QUICK_WIN_COMPLEXITY = 0.3
 QUICK_WIN_READINESS = 0.8
-STRATEGIC_COMPLEXITY = 0.5
+STRATEGIC_COMPLEXITY = 0.4
 # Each wave's window in months from the roadmap's start, and how long a use case takes to
 # build at least and at most (by its complexity).
 WAVE_WINDOWS = {1: (0, 3), 2: (3, 9), 3: (9, 18)}
@@ -745,6 +782,25 @@ def _axis(scores: Mapping[str, float], weights: Mapping[str, float],
     return sum(weights[n] * scores[n] for n in names) / total
 
 
+def measured_benefits(cur: duckdb.DuckDBPyConnection,
+                      use_cases: Sequence[UseCase]) -> dict[str, float]:
+    """Yearly benefits measured on a control group, for use cases linked to a campaign whose
+    lift is conclusive; the others keep their estimate (absent from the result)."""
+    from cdp_core import kpi  # the KPI maths is only needed when a team asks for measures
+
+    found = {}
+    for use_case in use_cases:
+        if not use_case.campaign:
+            continue
+        try:
+            benefit = kpi.measured_benefit(cur, use_case.campaign)
+        except InputError:
+            continue  # no events or no control group: the estimate stands
+        if benefit.conclusive:
+            found[use_case.id] = float(benefit.per_year)
+    return found
+
+
 def prioritise(cur: duckdb.DuckDBPyConnection, use_cases: Sequence[UseCase],
                weights: Mapping[str, float] | None = None,
                benefits: Mapping[str, float] | None = None) -> pd.DataFrame:
@@ -794,7 +850,7 @@ def wave_of(value: float, complexity: float, ready: float) -> int:
     """1 quick win (valuable, simple, data ready), 3 strategic (complex), 2 the rest.
 
     Example:
-        >>> wave_of(0.8, 0.2, 0.9), wave_of(0.3, 0.2, 0.9), wave_of(0.9, 0.7, 1.0)
+        >>> wave_of(0.8, 0.2, 0.9), wave_of(0.3, 0.2, 0.9), wave_of(0.9, 0.5, 1.0)
         (1, 2, 3)
     """
     if complexity >= STRATEGIC_COMPLEXITY:
@@ -840,7 +896,7 @@ def roadmap_table(roadmap: pd.DataFrame, language: str = i18n.DEFAULT_LANGUAGE) 
         "rank": roadmap["rank"],
         "use_case": roadmap["name_fr" if language == "fr" else "name"],
         "family": roadmap["family"].map(lambda f: i18n.t(f"usecase.family.{f}", language)),
-        "owner": roadmap["owner"].map(lambda d: i18n.t(f"usecase.dept.{d}", language)),
+        "owner": roadmap["owner"].map(lambda d: department_label(d, language)),
         "start": roadmap["start"].dt.date, "end": roadmap["end"].dt.date,
         "benefit": roadmap["benefit"].round(0), "one_off_cost": roadmap["one_off_cost"],
         "yearly_cost": roadmap["yearly_cost"], "roi": roadmap["roi"].round(2),

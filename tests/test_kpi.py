@@ -14,7 +14,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
-from cdp_core import golden, kpi, traits
+from cdp_core import golden, kpi, traits, use_cases
 from cdp_core.errors import InputError
 from cdp_core.workspace import Workspace
 
@@ -143,18 +143,28 @@ def test_campaign_without_control_group_or_events(sends_ws: Workspace, ws: Works
 
 def test_measured_benefits_are_labelled(sends_ws: Workspace) -> None:
     cur = sends_ws.cursor()
-    frame = pd.DataFrame({"use_case_id": ["sales", "birthday"], "name": ["Sales", "Birthday"],
-                          "department": ["Marketing", "Marketing"],
-                          "benefit_per_year": [10_000.0, 5_000.0],
-                          "one_off_cost": [0.0, 0.0], "yearly_cost": [0.0, 0.0]})
-    result = kpi.use_case_benefits(cur, frame, {"sales": "Soldes", "birthday": "Nowhere"})
-    sales, birthday = result.set_index("use_case_id").loc[["sales", "birthday"]].itertuples()
-    assert (sales.benefit_origin, birthday.benefit_origin) == ("measured", "estimated")
+    frame = pd.DataFrame({"use_case_id": ["sales", "birthday", "vip"],
+                          "name": ["Sales", "Birthday", "VIP"],
+                          "department": ["Marketing"] * 3,
+                          "benefit_per_year": [10_000.0, 5_000.0, 2_000.0],
+                          "one_off_cost": [0.0] * 3, "yearly_cost": [0.0] * 3,
+                          "campaign": ["Soldes", "Nowhere", None]})
+    result = kpi.use_case_benefits(cur, frame).set_index("use_case_id")
+    assert result["benefit_origin"].tolist() == ["measured", "estimated", "estimated"]
     # Revenue per send: 6.00 € treated vs 2.40 € control; the 400 treated sends of the campaign
     # (none in the last year before the reference date) count as one year: 3.60 × 400 = 1,440 €.
-    assert sales.benefit_per_year == pytest.approx(1440.0)
-    assert sales.estimated_benefit == 10_000.0
-    assert birthday.benefit_per_year == 5_000.0
+    assert result.loc["sales", "benefit_per_year"] == pytest.approx(1440.0)
+    assert result.loc["sales", "estimated_benefit"] == 10_000.0
+    assert result.loc[["birthday", "vip"], "benefit_per_year"].tolist() == [5_000.0, 2_000.0]
+
+
+def test_the_library_gives_a_portfolio_with_departments() -> None:
+    library = use_cases.load_library()
+    frame = kpi.portfolio(library)
+    assert len(frame) == len(library) >= 15
+    assert frame["campaign"].notna().any()
+    known = {*kpi.DEPARTMENTS, "data_it"}
+    assert set(frame["department"].map(kpi.department_id)) <= known
 
 
 # ----------------------------------------------------------------------------- ROI
@@ -365,13 +375,13 @@ def test_manual_snapshot_history_and_audit(demo_ws: Workspace) -> None:
 
 
 def test_backfill_rebuilds_a_monthly_trend(demo_ws: Workspace) -> None:
-    wanted = ["handling_time", "conversion_rate", "duplicate_rate"]
+    wanted = {"calls": "handling_time", "sends": "conversion_rate", "dups": "duplicate_rate"}
     recorded = kpi.backfill_history(demo_ws, "relaunch", wanted, months=12,
-                                    targets={"handling_time": 300})
+                                    targets={"calls": 300})
     shown = kpi.history(demo_ws.cursor(), "relaunch")
     assert recorded == len(shown) == 26  # 12 month ends + the reference date, 2 KPIs
-    assert set(shown["kpi"]) == {"handling_time", "conversion_rate"}  # no history of profiles
-    calls = shown[shown["kpi"] == "handling_time"]
+    assert set(shown["kpi"]) == {"calls", "sends"}  # profiles have no history
+    calls = shown[shown["kpi"] == "calls"]
     assert (calls["target"] == 300).all()
     assert calls["measured_at"].dt.is_month_end.iloc[:-1].all()
     month = calls["measured_at"].iloc[3].date()

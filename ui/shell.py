@@ -21,6 +21,11 @@ _PAGES = {
         ("app_pages/customer360.py", "nav.customer360", ":material/person_search:"),
         ("app_pages/privacy.py", "nav.privacy", ":material/shield_person:"),
     ],
+    "nav.activate": [
+        ("app_pages/traits.py", "nav.traits", ":material/insights:"),
+        ("app_pages/segments.py", "nav.segments", ":material/filter_alt:"),
+        ("app_pages/audiences.py", "nav.audiences", ":material/campaign:"),
+    ],
 }
 
 
@@ -34,4 +39,4 @@ def navigation() -> st.navigation:
         tr(group): [st.Page(path, title=tr(title), icon=icon) for path, title, icon in entries]
         for group, entries in _PAGES.items()
     }
-    return st.navigation(pages)
+    return st.navigation(pages, expanded=True)

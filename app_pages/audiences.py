@@ -33,7 +33,7 @@ table = saved.assign(
 columns = ["name", "channel", "mode", "size", "share", "reachable_email", "reachable_sms",
            "refreshed_at"]
 st.dataframe(table[columns], hide_index=True, width="stretch", column_config={
-    "name": st.column_config.TextColumn(tr("aud.col.name"), width="large"),
+    "name": st.column_config.TextColumn(tr("aud.col.name"), width="medium"),
     "channel": tr("aud.col.channel"), "mode": tr("aud.col.mode"),
     "size": st.column_config.NumberColumn(tr("aud.col.size"), format="localized"),
     "share": st.column_config.ProgressColumn(tr("aud.col.share"), format="percent",

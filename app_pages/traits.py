@@ -1,7 +1,6 @@
 """Computed traits: what customers did, per person, ready for segments; RFM and channels."""
 from __future__ import annotations
 
-import plotly.express as px
 import streamlit as st
 
 from cdp_core import golden, i18n, traits
@@ -48,17 +47,12 @@ widgets.metric_tiles([
 left, right = st.columns([3, 2])
 with left:
     st.subheader(tr("traits.rfm"))
-    grid = traits.rfm_grid(cur)
-    grid["cell"] = grid["rfm_cell"].map(lambda c: tr(f"rfm.{c}"))
-    figure = px.density_heatmap(grid, x="fm_score", y="recency_score", z="people",
-                                text_auto=True, color_continuous_scale="Blues",
-                                labels={"fm_score": tr("traits.fm_score"),
-                                        "recency_score": tr("traits.recency_score")})
-    figure.update_layout(height=380, margin=dict(l=0, r=0, t=10, b=0), coloraxis_showscale=False)
+    figure = widgets.rfm_heatmap(traits.rfm_grid(cur), lambda c: tr(f"rfm.{c}"),
+                                 tr("traits.fm_score"), tr("traits.recency_score"))
     st.plotly_chart(figure, width="stretch")
 with right:
     st.subheader(tr("traits.cells"))
-    cells = traits.distribution(cur, "rfm_cell")
+    cells = traits.distribution(cur, "rfm_cell").query("value != 'no_purchase'")
     cells["value"] = cells["value"].map(lambda c: tr(f"rfm.{c}"))
     st.plotly_chart(widgets.bar_chart(cells, "value", "people", horizontal=True), width="stretch")
 

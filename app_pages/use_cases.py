@@ -61,7 +61,8 @@ with sheet_tab:
     if st.button(tr("usecase.save_status"), icon=":material/flag:"):
         try:
             use_cases.set_status(ws, picked, status, activated, by)
-            st.success(tr("usecase.status_saved"))
+            st.session_state[USE_CASE_FLASH] = tr("usecase.status_saved")
+            st.rerun()
         except WorkbenchError as exc:
             st.error(str(exc))
     left, right = st.columns(2)

@@ -22,6 +22,8 @@ Example:
 """
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -47,6 +49,12 @@ DAYS_VALUE = ("within_days", "anniversary_within_days")
 EVENT_CHANNELS = ("web", "store")
 _EVENT_KEYS = {"event", "did", "at_least", "within_days", "amount_gt", "channel", "where"}
 _COMPARISONS = {"eq": "=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+MAX_DAYS = 100_000  # about 270 years: more than any customer history, well inside DuckDB's dates
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A text is blank when it holds only what Python's str.isspace calls whitespace: RE2's \s
+# (tab, newline, form feed, carriage return, space) plus vertical tab, the separators
+# U+001C-U+001F, next line U+0085 and every Unicode space and line/paragraph separator (\p{Z}).
+_BLANK_PATTERN = r"[\s\x0b\x1c-\x1f\x85\p{Z}]*"
 
 
 @dataclass(frozen=True)
@@ -94,11 +102,35 @@ def _node_kind(node: Any, path: str) -> str:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A finite number DuckDB can take as a parameter (whole numbers within 64 bits)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    return math.isfinite(value)
+
+
+def _is_text(value: Any) -> bool:
+    """A string that can be stored as UTF-8 (no lone surrogate from a broken JSON file)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is_days(value: Any) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)
+            and 0 <= value <= MAX_DAYS)
 
 
 def _check_date(value: Any, where: str) -> None:
+    """Only YYYY-MM-DD: Python also reads 20240101 or 2024-W01-1, which DuckDB does not."""
     try:
+        if not _ISO_DAY.fullmatch(value):
+            raise ValueError(value)
         date.fromisoformat(value)
     except (TypeError, ValueError):
         raise InputError(f"{where}: {value!r} is not a date written YYYY-MM-DD") from None
@@ -108,20 +140,20 @@ def _check_scalar(value: Any, kind: str, where: str) -> None:
     """A value of the field's kind, or an InputError naming what was expected."""
     if kind == "number" and not _is_number(value):
         raise InputError(f"{where}: a number is expected, not {value!r}")
-    if kind == "text" and not isinstance(value, str):
+    if kind == "text" and not _is_text(value):
         raise InputError(f"{where}: a text value is expected, not {value!r}")
     if kind == "boolean" and not isinstance(value, bool):
         raise InputError(f"{where}: yes or no (true/false) is expected, not {value!r}")
     if kind == "date":
         _check_date(value, where)
-    if kind == "list" and not isinstance(value, str):
+    if kind == "list" and not _is_text(value):
         raise InputError(f"{where}: the value to look for is a text")
 
 
 def _check_field(node: Mapping[str, Any], fields: Mapping[str, Field], path: str) -> None:
     where = _where(path)
     name, op = node.get("field"), node.get("op")
-    if name not in fields:
+    if not isinstance(name, str) or name not in fields:
         raise InputError(f"{where}: there is no field {name!r} here; pick one from the list "
                          "(traits appear after a refresh)")
     kind = fields[name].type
@@ -145,8 +177,8 @@ def _check_field(node: Mapping[str, Any], fields: Mapping[str, Field], path: str
             raise InputError(f"{where}: the range {value[0]} to {value[1]} is empty: the lower "
                              "value is above the upper one")
     elif op in DAYS_VALUE:
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise InputError(f"{where}: a number of days (0 or more) is expected")
+        if not _is_days(value):
+            raise InputError(f"{where}: a number of days from 0 to {MAX_DAYS:,} is expected")
     else:
         _check_scalar(value, "date" if op in ("on", "before", "after") else kind, where)
 
@@ -162,16 +194,16 @@ def _check_event(node: Mapping[str, Any], path: str) -> None:
         raise InputError(f"{where}: 'did' is true or false")
     for key in ("at_least", "within_days"):
         value = node.get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
-                                  or value < 1):
-            raise InputError(f"{where}: {key.replace('_', ' ')} is a whole number of 1 or more")
+        if value is not None and (not _is_days(value) or value < 1):
+            raise InputError(f"{where}: {key.replace('_', ' ')} is a whole number from 1 to "
+                             f"{MAX_DAYS:,}")
     if node.get("amount_gt") is not None and not _is_number(node["amount_gt"]):
         raise InputError(f"{where}: the amount is a number of euros")
     if node.get("channel") not in (None, *EVENT_CHANNELS):
         raise InputError(f"{where}: the channel is web or store")
     filt = node.get("where")
     if filt is not None and (not isinstance(filt, Mapping) or set(filt) != {"property", "equals"}
-                             or not all(isinstance(v, str) for v in filt.values())):
+                             or not all(_is_text(v) for v in filt.values())):
         raise InputError(f"{where}: a filter on events is a property and the value it equals")
 
 
@@ -196,7 +228,7 @@ def check(node: Any, fields: Mapping[str, Field], path: str = "") -> None:
         _check_field(node, fields, path)
     elif kind == "event":
         _check_event(node, path)
-    elif not isinstance(node["segment"], str) or not node["segment"].strip():
+    elif not _is_text(node["segment"]) or not node["segment"].strip():
         raise InputError(f"{_where(path)}: name the segment to be a member of")
     elif not isinstance(node.get("member", True), bool):
         raise InputError(f"{_where(path)}: 'member' is true or false")
@@ -233,27 +265,35 @@ def _group_contradictions(conditions: list[Mapping[str, Any]]) -> list[str]:
         if len(equal) > 1:
             found.append(f"{name} cannot equal both {' and '.join(sorted(equal))}")
         low, high = _bounds(group)
-        if low is not None and high is not None and low > high:
-            found.append(f"{name} cannot be at least {low} and at most {high}")
-        if any(c.get("op") == "is_empty" for c in group) and len(group) > 1:
+        if low is not None and high is not None and (
+                low[0] > high[0] or (low[0] == high[0] and (low[1] or high[1]))):
+            found.append(f"{name} cannot be {'above' if low[1] else 'at least'} {low[0]} and "
+                         f"{'below' if high[1] else 'at most'} {high[0]}")
+        # An empty value still meets ne, not_in and is_empty; anything else needs a value.
+        if any(c.get("op") == "is_empty" for c in group) and any(
+                c.get("op") not in ("is_empty", "ne", "not_in") for c in group):
             found.append(f"{name} cannot be empty and also meet another condition")
     return found
 
 
 def _bounds(group: list[Mapping[str, Any]]) -> tuple[Any, Any]:
-    """The tightest lower and upper bound the conditions put on one field (numbers, dates)."""
+    """The tightest lower and upper bound the conditions put on one field (numbers, dates),
+    each as (value, strict) or None."""
     lows, highs = [], []
     for c in group:
         op, value = c.get("op"), c.get("value")
         if op in ("gt", "ge", "after") and value is not None:
-            lows.append(value)
+            lows.append((value, op != "ge"))
         elif op in ("lt", "le", "before") and value is not None:
-            highs.append(value)
+            highs.append((value, op != "le"))
         elif op == "between" and isinstance(value, list) and len(value) == 2:
-            lows.append(value[0])
-            highs.append(value[1])
+            lows.append((value[0], False))
+            highs.append((value[1], False))
     try:
-        return (max(lows) if lows else None), (min(highs) if highs else None)
+        # The tightest lower bound is the largest (strict first on a tie), the tightest upper
+        # bound the smallest (strict first on a tie).
+        return (max(lows) if lows else None), (min(highs, key=lambda b: (b[0], not b[1]))
+                                               if highs else None)
     except TypeError:  # mixed kinds: check() reports those
         return None, None
 
@@ -267,7 +307,7 @@ def _column(name: str) -> str:
 
 def _empty_sql(column: str, kind: str) -> str:
     if kind == "text":
-        return f"({column} IS NULL OR trim({column}) = '')"
+        return f"({column} IS NULL OR regexp_full_match({column}, '{_BLANK_PATTERN}'))"
     if kind == "list":
         return f"({column} IS NULL OR len({column}) = 0)"
     return f"({column} IS NULL)"

@@ -57,8 +57,11 @@ def lift_figure(result: kpi.Lift) -> go.Figure:
     figure.add_trace(_interval_trace(result.revenue_difference, result.revenue_ci,
                                      i18n.fmt_money(result.revenue_difference, lang)),
                      row=1, col=2)
-    for column in (1, 2):
+    for column, (low, high) in ((1, [100 * b for b in result.absolute_ci]),
+                                (2, result.revenue_ci or (result.revenue_difference,) * 2)):
+        pad = 0.15 * (max(high, 0) - min(low, 0)) or 1
         figure.add_vline(x=0, line_color="#444", line_width=1, row=1, col=column)
+        figure.update_xaxes(range=[min(low, 0) - pad, max(high, 0) + pad], row=1, col=column)
     figure.update_layout(height=200, margin=_MARGIN, plot_bgcolor="white")
     figure.update_xaxes(showgrid=True, gridcolor="#eee", zeroline=False)
     return figure

@@ -113,20 +113,23 @@ def cost_inputs(ws: Workspace, cur: duckdb.DuckDBPyConnection) -> tuple[kpi.Cost
 def lift_summary(result: kpi.Lift) -> None:
     """The figures of a lift as tiles, the interval and p-value in words, and the verdict."""
     lang = language()
-    relative = (tr("kpi.lift.relative_value", value=i18n.fmt_pct(result.relative_lift, lang, 0),
-                   low=i18n.fmt_pct(result.relative_ci[0], lang, 0),
-                   high=i18n.fmt_pct(result.relative_ci[1], lang, 0))
-                if result.relative_ci else "—")
+    relative = result.relative_lift
     widgets.metric_tiles([
         (tr("kpi.lift.rate_treated"), i18n.fmt_pct(result.rate_treated, lang)),
         (tr("kpi.lift.rate_control"), i18n.fmt_pct(result.rate_control, lang)),
-        (tr("kpi.lift.relative"), relative),
+        (tr("kpi.lift.relative"), "—" if relative is None else
+         ("+" if relative > 0 else "") + i18n.fmt_pct(relative, lang, 0)),
         (tr("kpi.lift.incremental"), i18n.fmt_money(result.incremental_revenue, lang, 0))])
     points = [i18n.fmt_number(100 * v, lang, 1) for v in (result.absolute_lift,
                                                           *result.absolute_ci)]
+    shares = [i18n.fmt_pct(v, lang, 0) for v in result.relative_ci or ()]
+    p_value = ("< " + i18n.fmt_number(0.0001, lang, 4) if result.p_value < 0.0001
+               else i18n.fmt_number(result.p_value, lang, 4))
     verdict = "significant" if result.p_value < 0.05 else "not_significant"
-    st.caption(tr("kpi.lift.detail", points=points[0], low=points[1], high=points[2],
-                  p=i18n.fmt_number(result.p_value, lang, 4), verdict=tr(f"kpi.lift.{verdict}")))
+    st.caption(" ".join([
+        tr("kpi.lift.detail", points=points[0], low=points[1], high=points[2]),
+        tr("kpi.lift.relative_detail", low=shares[0], high=shares[1]) if shares else "",
+        tr("kpi.lift.p_value", p=p_value, verdict=tr(f"kpi.lift.{verdict}"))]))
     if result.conclusive:
         st.success(tr("kpi.lift.conclusive",
                       conversions=i18n.fmt_number(result.incremental_conversions, lang),

@@ -161,9 +161,11 @@ def timeline_figure(roadmap: pd.DataFrame) -> go.Figure:
             text=group["benefit"].map(lambda b: i18n.fmt_money(b, lang, 0)),
             textposition="outside", textfont=dict(color="#333", size=12), cliponaxis=False,
             hovertext=_hover(group), hoverinfo="text"))
-    ticks, labels = _quarter_ticks(roadmap["start"].min(), roadmap["end"].max())
+    first, last = roadmap["start"].min(), roadmap["end"].max()
+    ticks, labels = _quarter_ticks(first, last)
     figure.update_xaxes(type="date", tickvals=ticks, ticktext=labels, showgrid=True,
-                        gridcolor="#e5e5e5")
+                        gridcolor="#e5e5e5", range=[first - pd.DateOffset(days=10),
+                                                    last + pd.DateOffset(months=3)])
     figure.update_yaxes(autorange="reversed", showdividers=True, dividercolor="#999")
     figure.update_layout(height=90 + 32 * len(roadmap), margin=dict(l=10, r=10, t=30, b=10),
                          plot_bgcolor="white", showlegend=False, bargap=0.25)

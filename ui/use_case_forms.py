@@ -40,7 +40,7 @@ def library_table(overview: pd.DataFrame) -> str | None:
         "family": overview["family"].map(labelled("family")),
         "owner": overview["owner"].map(department),
         "status": overview["status"].map(labelled("status")),
-        "readiness": overview["readiness"],
+        "readiness": (overview["readiness"] * 100).round(),
         "benefit": overview["benefit"].map(_money),
         "roi": overview["roi"].map(lambda v: i18n.fmt_pct(v, lang, 0)),
         "exploitation_level": overview["exploitation_level"].map(labelled("level")),
@@ -49,13 +49,13 @@ def library_table(overview: pd.DataFrame) -> str | None:
     config: dict[str, Any] = {c: st.column_config.TextColumn(tr(f"usecase.col.{c}"))
                               for c in shown.columns}
     config["readiness"] = st.column_config.ProgressColumn(
-        tr("usecase.col.readiness"), min_value=0, max_value=1, format="percent")
+        tr("usecase.col.readiness"), min_value=0, max_value=100, format="%d %%")
     for column in ("benefit", "roi"):
         config[column] = st.column_config.TextColumn(tr(f"usecase.col.{column}"),
                                                      alignment="right")
     picked = st.dataframe(shown, hide_index=True, width="stretch", key=USE_CASE_TABLE,
                           column_config=config, on_select="rerun", selection_mode="single-row",
-                          height=min(36 * (len(shown) + 1) + 3, 560))
+                          height=36 * (len(shown) + 1) + 3)
     rows = picked.selection.rows
     if overview.empty:
         return None

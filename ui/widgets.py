@@ -1,6 +1,8 @@
 """Tables and charts that read well in a workshop: scores as colours, numbers localised."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -181,3 +183,23 @@ def _padded(values: list[float]) -> list[float]:
     low, high = min(values), max(values)
     margin = max((high - low) * 0.25, 0.5)
     return [low - margin, high + margin]
+
+
+def rfm_heatmap(grid: pd.DataFrame, cell_name: Callable[[str], str], x_title: str,
+                y_title: str) -> go.Figure:
+    """The classic RFM grid: recency 5 (top) to 1, frequency-monetary 1 to 5 (right), each
+    square with its buyers and the name of its RFM segment."""
+    people = grid.pivot_table(index="recency_score", columns="fm_score", values="people",
+                              aggfunc="sum").reindex(index=[5, 4, 3, 2, 1], columns=[1, 2, 3, 4, 5])
+    names = grid.drop_duplicates(["recency_score", "fm_score"]).pivot(
+        index="recency_score", columns="fm_score", values="rfm_cell").reindex_like(people)
+    text = [[f"{cell_name(n)}<br><b>{int(v):,}</b>" if pd.notna(v) else ""
+             for n, v in zip(name_row, value_row, strict=True)]
+            for name_row, value_row in zip(names.to_numpy(), people.to_numpy(), strict=True)]
+    figure = go.Figure(go.Heatmap(
+        z=people.to_numpy(), x=[str(c) for c in people.columns],
+        y=[str(r) for r in people.index], text=text, texttemplate="%{text}",
+        colorscale="Blues", showscale=False, hoverinfo="skip", xgap=3, ygap=3))
+    figure.update_layout(height=420, margin=dict(l=0, r=0, t=10, b=0),
+                         xaxis_title=x_title, yaxis_title=y_title)
+    return figure

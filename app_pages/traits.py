@@ -68,7 +68,7 @@ if declared:
                    tr("traits.col.kind"): tr(f"seg.kind.{d.event_kind}"),
                    tr("traits.col.aggregate"): tr(f"traits.agg.{d.aggregate}"),
                    tr("traits.col.property"): d.property or "",
-                   tr("traits.col.window"): d.window_days or ""} for d in declared],
+                   tr("traits.col.window"): d.window_days} for d in declared],
                  hide_index=True, width="stretch")
 with st.expander(tr("traits.declare"), icon=":material/add_chart:"):
     properties = traits.event_properties(cur)

@@ -416,6 +416,23 @@ def _node_sql(node: Mapping[str, Any], ctx: Context) -> str:
     return _segment_sql(node, ctx)
 
 
+def fields_used(node: Any) -> set[str]:
+    """The fields a tree's conditions read (saved segments it uses are not opened).
+
+    Example:
+        >>> sorted(fields_used({"any": [{"field": "city", "op": "is_empty"},
+        ...                             {"not": {"field": "revenue", "op": "gt", "value": 1}}]}))
+        ['city', 'revenue']
+    """
+    if not isinstance(node, Mapping):
+        return set()
+    if "field" in node:
+        return {node["field"]}
+    children = [*(node.get("all") or []), *(node.get("any") or []),
+                *([node["not"]] if "not" in node else [])]
+    return set().union(*(fields_used(child) for child in children))
+
+
 def compile_rule(node: Any, fields: Mapping[str, Field],
                  segment: Callable[[str], tuple[str, Any]] | None = None,
                  ) -> tuple[str, dict[str, Any]]:

@@ -46,6 +46,7 @@ PREVIEW_FIELDS = ("person_id", "first_name", "last_name", "city", "email", "reve
                   "rfm_cell", "purchase_propensity")
 _HIDDEN_SUFFIXES = golden.LINEAGE_SUFFIXES
 PRESSURE_KEY = "activation.pressure"
+_REACH_COLUMNS = ("consent_email", "email", "consent_sms", "phone")
 
 
 @dataclass(frozen=True)
@@ -95,25 +96,29 @@ def _table_exists(cur: duckdb.DuckDBPyConnection, schema: str, table: str) -> bo
         "AND schema_name = ? AND table_name = ?", [schema, table]).fetchone()[0])
 
 
-def _base_tables(cur: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    """(alias, table) of what the base joins: profiles, then traits and scores when present."""
+def _columns_of(cur: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    """(name, type) of a golden table's columns, in order."""
+    return cur.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE "
+                       "database_name = current_database() AND schema_name = 'golden' "
+                       "AND table_name = ? ORDER BY column_index", [table]).fetchall()
+
+
+def _base_tables(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """The golden tables the base is made of: people (profiles with their traits) or, before
+    the first traits refresh, profiles; then scores when they exist."""
     if not golden.has_profiles(cur):
         raise InputError("build the unified profiles first (Golden records): segments are "
                          "made of unified people")
-    tables = [("p", "profiles")]
-    tables += [(t[0], t) for t in ("traits", "scores") if _table_exists(cur, "golden", t)]
-    return tables
+    first = "people" if _table_exists(cur, "golden", "people") else "profiles"
+    return [first, *(["scores"] if _table_exists(cur, "golden", "scores") else [])]
 
 
 def fields(cur: duckdb.DuckDBPyConnection) -> dict[str, Field]:
     """Every column a segment can filter on, by name, with its kind; lineage columns and the
     person id are left out."""
     found: dict[str, Field] = {}
-    for _alias, table in _base_tables(cur):
-        rows = cur.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE "
-                           "database_name = current_database() AND schema_name = 'golden' "
-                           "AND table_name = ? ORDER BY column_index", [table]).fetchall()
-        for name, data_type in rows:
+    for table in _base_tables(cur):
+        for name, data_type in _columns_of(cur, table):
             kind = segment_rules.field_type(data_type)
             if (kind and name != "person_id" and name not in found
                     and not name.endswith(_HIDDEN_SUFFIXES)):
@@ -121,22 +126,28 @@ def fields(cur: duckdb.DuckDBPyConnection) -> dict[str, Field]:
     return found
 
 
-def _base_sql(cur: duckdb.DuckDBPyConnection) -> str:
-    """One row per person: profile columns, then the traits' and scores' own columns."""
-    tables = _base_tables(cur)
-    seen: set[str] = set()
-    columns = []
-    for alias, table in tables:
-        for (name,) in cur.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE database_name = "
-                "current_database() AND schema_name = 'golden' AND table_name = ? "
-                "ORDER BY column_index", [table]).fetchall():
-            if name not in seen:
-                seen.add(name)
-                columns.append(f"{alias}.{quote_ident(name)}")
-    joins = "".join(f" LEFT JOIN golden.{table} {alias} USING (person_id)"
-                    for alias, table in tables[1:])
-    return f"SELECT {', '.join(columns)} FROM golden.profiles p{joins}"  # noqa: S608
+def _base_sql(cur: duckdb.DuckDBPyConnection, needed: set[str] | None = None) -> str:
+    """One row per person with the columns segments read. Scores are joined only when
+    ``needed`` (None: everything) asks for one of theirs, so most sizings join nothing."""
+    first, *others = _base_tables(cur)
+    seen = {name for name, _ in _columns_of(cur, first)}
+    joins = ""
+    for table in others:
+        own = [name for name, _ in _columns_of(cur, table) if name not in seen]
+        if needed is None or set(own) & needed:
+            seen |= set(own)
+            joins += f" LEFT JOIN golden.{table} USING (person_id)"
+    return f"SELECT * FROM golden.{first}{joins}"  # noqa: S608
+
+
+def _reference_at(cur: duckdb.DuckDBPyConnection) -> Any:
+    """The data's "today": the one the traits were computed with, else the latest event."""
+    if _table_exists(cur, "golden", "people"):
+        row = cur.execute("SELECT reference_at FROM meta.trait_refreshes "
+                          "ORDER BY refresh_id DESC LIMIT 1").fetchone()
+        if row is not None and row[0] is not None:
+            return row[0]
+    return golden.reference_date(cur)
 
 
 @dataclass(frozen=True)
@@ -153,16 +164,31 @@ class Compiled:
         return f"WITH base AS ({self.base}) SELECT {columns} FROM base b WHERE {self.condition}"  # noqa: S608
 
 
-def compile_segment(cur: duckdb.DuckDBPyConnection, rule: Mapping[str, Any]) -> Compiled:
-    """The rule on this workspace: checked against its fields and saved segments."""
+def compile_segment(cur: duckdb.DuckDBPyConnection, rule: Mapping[str, Any],
+                    columns: Iterable[str] = ()) -> Compiled:
+    """The rule on this workspace, checked against its fields and saved segments, over a base
+    holding what the rule and ``columns`` read."""
     known = fields(cur)
     condition, params = segment_rules.compile_rule(rule, known, _saved_lookup(cur))
     if "golden.events" in condition and not _table_exists(cur, "golden", "events"):
         raise InputError("refresh the traits first (Traits page): event conditions read the "
                          "events it gathers")
     if "$reference_at" in condition:
-        params["reference_at"] = golden.reference_date(cur)
-    return Compiled(_base_sql(cur), condition, params)
+        params["reference_at"] = _reference_at(cur)
+    needed = _fields_read(cur, rule) | set(columns)
+    return Compiled(_base_sql(cur, needed), condition, params)
+
+
+def _fields_read(cur: duckdb.DuckDBPyConnection, rule: Mapping[str, Any]) -> set[str]:
+    """Fields a rule reads, through the dynamic segments it is built on (already checked for
+    circles by the compiler)."""
+    found = segment_rules.fields_used(rule)
+    for name in _memberships(rule):
+        row = cur.execute("SELECT mode, rule FROM meta.segments WHERE name = ?",
+                          [name]).fetchone()
+        if row is not None and row[0] == "dynamic":
+            found |= _fields_read(cur, json.loads(row[1]))
+    return found
 
 
 def _saved_lookup(cur: duckdb.DuckDBPyConnection) -> Callable[[str], tuple[str, Any]]:
@@ -208,7 +234,7 @@ def _reachable_sql(channel: str, present: Mapping[str, Field], alias: str = "b")
 
 def size(cur: duckdb.DuckDBPyConnection, rule: Mapping[str, Any]) -> Size:
     """The live size of a rule (what the builder shows while the user edits)."""
-    compiled = compile_segment(cur, rule)
+    compiled = compile_segment(cur, rule, _REACH_COLUMNS)
     present = fields(cur)
     reach = [_reachable_sql(channel, present) for channel in ("email", "sms")]
     columns = ", ".join(["count(*)"] + [f"count(*) FILTER ({r})" if r else "NULL"
@@ -256,9 +282,9 @@ def describe(node: Mapping[str, Any]) -> str:
 def preview(cur: duckdb.DuckDBPyConnection, rule: Mapping[str, Any], limit: int = 20,
             ) -> pd.DataFrame:
     """A few members with the columns a marketer recognises, highest revenue first."""
-    compiled = compile_segment(cur, rule)
     present = fields(cur)
     shown = [c for c in PREVIEW_FIELDS if c == "person_id" or c in present]
+    compiled = compile_segment(cur, rule, shown)
     order = "b.revenue DESC NULLS LAST, " if "revenue" in present else ""
     sql = (compiled.select(", ".join(f"b.{quote_ident(c)}" for c in shown))
            + f" ORDER BY {order}b.person_id LIMIT {int(limit)}")
@@ -521,7 +547,7 @@ def export_frame(cur: duckdb.DuckDBPyConnection, name: str, *, channel: str | No
     params: dict[str, Any] = {"segment_id": segment_id}
     if rule.enabled and _table_exists(cur, "golden", "events"):
         params |= {"max_messages": rule.max_messages, "period_days": rule.period_days,
-                   "reference_at": golden.reference_date(cur)}
+                   "reference_at": _reference_at(cur)}
         pressured = ("b.person_id IN (SELECT person_id FROM golden.events WHERE kind = "
                      "'campaign_sends' AND event_at > $reference_at - to_days($period_days) "
                      "GROUP BY person_id HAVING count(*) >= $max_messages)")
@@ -597,7 +623,7 @@ def top_values(cur: duckdb.DuckDBPyConnection, name: str, limit: int = 50) -> li
         return []
     column = f"b.{quote_ident(name)}"
     value = f"unnest({column})" if known[name].type == "list" else column
-    sql = (f"WITH base AS ({_base_sql(cur)}) SELECT v FROM (SELECT {value} AS v "  # noqa: S608
+    sql = (f"WITH base AS ({_base_sql(cur, {name})}) SELECT v FROM (SELECT {value} AS v "  # noqa: S608
            f"FROM base b) WHERE v IS NOT NULL AND trim(v) <> '' GROUP BY v "
            f"ORDER BY count(*) DESC, v LIMIT {int(limit)}")
     return [row[0] for row in cur.execute(sql).fetchall()]

@@ -53,3 +53,16 @@ def matched_ws(matched_demo: Path, tmp_path: Path) -> Iterator[Workspace]:
     workspace = Workspace.open(copy)
     yield workspace
     workspace.close()
+
+
+@pytest.fixture(scope="session")
+def unified_demo(matched_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The matched demo with unified profiles and traits (built once; copy before writing)."""
+    from cdp_core import golden, traits
+
+    path = tmp_path_factory.mktemp("unified") / "demo.duckdb"
+    shutil.copyfile(matched_demo, path)
+    with Workspace.open(path) as workspace:
+        golden.build(workspace)
+        traits.refresh(workspace)
+    return path

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cdp_core import exports, i18n, use_cases
+from cdp_core import catalog, exports, i18n, use_cases
 from cdp_core.errors import WorkbenchError
 from ui import roadmap_charts, widgets
 from ui.state import ROADMAP_MEASURED, ROADMAP_WEIGHT, language, tr, workspace
@@ -18,6 +18,8 @@ try:
 except WorkbenchError as exc:
     st.error(str(exc))
 cur = ws.cursor()
+if not catalog.all_sources(cur):
+    st.info(tr("usecase.no_sources"))
 chosen = [e.use_case for e in use_cases.workspace_use_cases(cur) if e.status != "paused"]
 if not chosen:
     st.info(tr("roadmap.empty"))
@@ -52,7 +54,7 @@ widgets.metric_tiles([
     (tr("roadmap.quick_wins"), i18n.fmt_number(len(first), lang)),
     (tr("roadmap.quick_win_benefit"), i18n.fmt_money(first["benefit"].sum(), lang, 0)),
     (tr("roadmap.total_benefit"), i18n.fmt_money(roadmap["benefit"].sum(), lang, 0)),
-    (tr("roadmap.total_cost"), i18n.fmt_money(
+    (tr("roadmap.first_year_cost"), i18n.fmt_money(
         (roadmap["one_off_cost"] + roadmap["yearly_cost"]).sum(), lang, 0))])
 
 st.subheader(tr("roadmap.matrix"))
@@ -70,6 +72,8 @@ shown = table.assign(**{c: table[c].map(lambda v: i18n.fmt_money(v, lang, 0)) fo
 shown[tr("roadmap.col.wave")] = roadmap["wave"].map(roadmap_charts.wave_label)
 percent = [tr(f"roadmap.col.{c}") for c in ("roi", "readiness")]
 shown = shown.assign(**{c: table[c].map(lambda v: i18n.fmt_pct(v, lang, 0)) for c in percent})
+dates = [tr(f"roadmap.col.{c}") for c in ("start", "end")]
+shown = shown.assign(**{c: table[c].map(lambda v: i18n.fmt_date(v, lang)) for c in dates})
 st.dataframe(shown, hide_index=True, width="stretch", height=36 * (len(shown) + 1) + 3)
 st.download_button(tr("roadmap.download"), exports.table_bytes(table, ".xlsx",
                                                                sheet_name="roadmap"),

@@ -546,7 +546,8 @@ def _use_case_totals(use_cases: pd.DataFrame, years: int, ramp_months: int) -> p
 
 def attribute(use_cases: pd.DataFrame, rule: AttributionRule, costs: Costs | None = None, *,
               years: int = YEARS, ramp_months: int = 0) -> pd.DataFrame:
-    """Benefit, cost, net and ROI per department over the horizon.
+    """Benefit, cost, net and ROI per department over the horizon (departments with neither
+    left out).
 
     ``use_cases`` has use_case_id, department, benefit_per_year, one_off_cost and yearly_cost;
     ``costs`` gives the platform's (its use-case fields are ignored: they come from the frame).
@@ -573,6 +574,8 @@ def attribute(use_cases: pd.DataFrame, rule: AttributionRule, costs: Costs | Non
     else:
         weights = pd.Series(1.0, index=departments)
     per_department["cost"] += platform * weights / weights.sum()
+    per_department = per_department[(per_department["benefit"] != 0)
+                                    | (per_department["cost"] != 0)]
     result = per_department[["benefit", "cost"]].rename_axis("department").reset_index()
     result["net"] = result["benefit"] - result["cost"]
     result["roi"] = (result["net"] / result["cost"]).where(result["cost"] > 0)
@@ -631,22 +634,29 @@ def _revenue_per_customer(_cur: duckdb.DuckDBPyConnection) -> tuple[str, dict[st
 
 
 CART_STATUS_KEYS = ("statut", "status", "etat", "state")
-CART_DONE_WORDS = ("converted", "converti", "convertie", "recovered", "ordered", "commande",
-                   "commandé", "purchased", "paid")
+CART_ABANDONED_WORDS = ("abandoned", "abandonne", "abandonné", "abandon", "open", "ouvert")
+RECOVERY_DAYS = 7
 
 
 def _cart_recovery_rate(cur: duckdb.DuckDBPyConnection) -> tuple[str, dict[str, Any]]:
+    """Abandoned carts followed by an order of the same person within ``RECOVERY_DAYS``.
+
+    A cart is abandoned when its status says so, or (without a status) when no order follows it
+    within 24 hours, as the traits define it. The carts counted are those whose seven days
+    ended within the window, so every one had its full chance of recovery.
+    """
     status, params = _property_sql(cur, "carts", "status", CART_STATUS_KEYS)
-    if params:
-        return (f"SELECT avg(list_contains($done, lower({status}))::INT) "  # noqa: S608
-                "FROM golden.events WHERE kind = 'carts' AND event_at >= $since "
-                f"AND event_at < $until AND {status} IS NOT NULL",
-                params | {"done": list(CART_DONE_WORDS)})
-    return ("SELECT avg((SELECT count(*) > 0 FROM golden.events o WHERE o.kind = 'orders' "
-            "AND o.person_id = c.person_id AND o.event_at >= c.event_at "
-            "AND o.event_at < c.event_at + INTERVAL 24 HOUR)::INT) "
-            "FROM golden.events c WHERE c.kind = 'carts' AND c.event_at >= $since "
-            "AND c.event_at < $until", {})
+    order_within = ("EXISTS (SELECT 1 FROM golden.events o WHERE o.kind = 'orders' "
+                    "AND o.person_id = c.person_id AND o.event_at > c.event_at "
+                    "AND o.event_at <= c.event_at + {hours} * INTERVAL 1 HOUR)")
+    return (f"SELECT avg(({order_within.format(hours='$recovery_hours')})::INT) "  # noqa: S608
+            "FROM golden.events c WHERE c.kind = 'carts' "
+            "AND c.event_at >= $since - $recovery_hours * INTERVAL 1 HOUR "
+            "AND c.event_at < $until - $recovery_hours * INTERVAL 1 HOUR "
+            f"AND CASE WHEN {status} IS NOT NULL THEN list_contains($abandoned, lower({status})) "
+            f"ELSE NOT {order_within.format(hours=24)} END",
+            params | {"abandoned": list(CART_ABANDONED_WORDS),
+                      "recovery_hours": 24 * RECOVERY_DAYS})
 
 
 def _store_revenue_from_web_visitors(_cur: duckdb.DuckDBPyConnection,

@@ -263,18 +263,26 @@ def from_dict(data: object, where: str) -> UseCase:
         InputError: naming ``where``, the key path and what to write instead.
     """
     read = _Reader(data, where, "", _USE_CASE_KEYS, optional=("campaign",))
+    # Checked in the file's order, so the first error reported is the first in the file.
     use_case_id = read.text("id")
     if not _ID.match(use_case_id):
         read.fail("id", "use lower case letters, digits and _ (e.g. abandoned_cart_relaunch)")
+    texts = {key: read.text(key) for key in ("name", "name_fr")}
+    family = read.choice("family", FAMILIES)
+    texts |= {key: read.text(key) for key in ("goal", "goal_fr")}
     owner = read.choice("owner", DEPARTMENTS)
     departments = read.choices("departments", DEPARTMENTS, allow_empty=False)
     if owner not in departments:
         read.fail("departments", f"list the owner {owner!r} among the departments")
+    channels = read.choices("channels", CHANNELS, allow_empty=False)
+    segments = tuple(_segment(item, where, path) for path, item in read.items("segments"))
     needs = _Reader(read.data["data_needs"], where, "data_needs", _NEEDS_KEYS,
                     optional=_NEEDS_KEYS)
-    benefit = _Reader(read.data["benefit"], where, "benefit", ("per_year", "assumption"))
-    costs = _Reader(read.data["costs"], where, "costs", ("one_off", "yearly"))
-    segments = tuple(_segment(item, where, path) for path, item in read.items("segments"))
+    data_needs = DataNeeds(
+        fields=needs.choices("fields", mapping.PROFILE_FIELDS), traits=needs.names("traits"),
+        scores=needs.choices("scores", SCORES), events=needs.choices("events", mapping.EVENT_KINDS))
+    level = read.choice("exploitation_level", LEVELS)
+    occurrence = read.choice("occurrence", OCCURRENCES)
     kpis = tuple(_kpi(item, where, path) for path, item in read.items("kpis"))
     if not kpis:
         read.fail("kpis", "give at least one KPI that measures the use case")
@@ -282,21 +290,15 @@ def from_dict(data: object, where: str) -> UseCase:
                           ("kpis", [k.id for k in kpis])):
         if len(set(values)) != len(values):
             read.fail(label, "two entries share a name; make each unique")
+    benefit = _Reader(read.data["benefit"], where, "benefit", ("per_year", "assumption"))
+    costs = _Reader(read.data["costs"], where, "costs", ("one_off", "yearly"))
     return UseCase(
-        id=use_case_id, name=read.text("name"), name_fr=read.text("name_fr"),
-        family=read.choice("family", FAMILIES), goal=read.text("goal"),
-        goal_fr=read.text("goal_fr"), owner=owner, departments=departments,
-        channels=read.choices("channels", CHANNELS, allow_empty=False), segments=segments,
-        data_needs=DataNeeds(
-            fields=needs.choices("fields", mapping.PROFILE_FIELDS), traits=needs.names("traits"),
-            scores=needs.choices("scores", SCORES),
-            events=needs.choices("events", mapping.EVENT_KINDS)),
-        exploitation_level=read.choice("exploitation_level", LEVELS),
-        occurrence=read.choice("occurrence", OCCURRENCES), kpis=kpis,
-        benefit_per_year=benefit.number("per_year"),
-        benefit_assumption=benefit.text("assumption"),
-        one_off_cost=costs.number("one_off"), yearly_cost=costs.number("yearly"),
-        campaign=read.text("campaign", optional=True))
+        id=use_case_id, family=family, owner=owner, departments=departments, channels=channels,
+        segments=segments, data_needs=data_needs, exploitation_level=level,
+        occurrence=occurrence, kpis=kpis, benefit_per_year=benefit.number("per_year"),
+        benefit_assumption=benefit.text("assumption"), one_off_cost=costs.number("one_off"),
+        yearly_cost=costs.number("yearly"), campaign=read.text("campaign", optional=True),
+        **texts)
 
 
 def validate(use_case: UseCase) -> UseCase:
@@ -458,7 +460,7 @@ def save_use_case(ws: Workspace, use_case: UseCase, by: str | None) -> None:
         cur.execute("INSERT INTO meta.use_cases (use_case_id, definition, updated_by) "
                     "VALUES (?, ?, ?) ON CONFLICT (use_case_id) DO UPDATE SET "
                     "definition = excluded.definition, updated_by = excluded.updated_by, "
-                    "updated_at = current_timestamp", [use_case.id, _json(use_case), by])
+                    "updated_at = now()", [use_case.id, _json(use_case), by])
         ws.audit(cur, "use case saved", f"use_case={use_case.id}")
 
 
@@ -472,7 +474,7 @@ def set_status(ws: Workspace, use_case_id: str, status: str, activated_at: date 
                          "before and after it)")
     with ws.transaction() as cur:
         updated = cur.execute("UPDATE meta.use_cases SET status = ?, activated_at = ?, "
-                              "updated_by = ?, updated_at = current_timestamp "
+                              "updated_by = ?, updated_at = now() "
                               "WHERE use_case_id = ? RETURNING use_case_id",
                               [status, activated_at, by, use_case_id]).fetchall()
         if not updated:
@@ -750,7 +752,7 @@ def save_weights(ws: Workspace, weights: Mapping[str, float]) -> None:
     checked = _checked_weights(weights)
     with ws.transaction() as cur:
         cur.execute("INSERT INTO meta.settings (key, value) VALUES (?, ?) ON CONFLICT (key) "
-                    "DO UPDATE SET value = excluded.value, updated_at = current_timestamp",
+                    "DO UPDATE SET value = excluded.value, updated_at = now()",
                     [WEIGHTS_KEY, json.dumps(checked)])
         ws.audit(cur, "roadmap weights saved")
 

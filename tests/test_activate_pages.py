@@ -71,7 +71,9 @@ def test_builder_sizes_a_nested_segment_and_saves_it(workspace: Path,
     recent = {"event": "orders", "did": True, "at_least": 1, "within_days": 30}
     alone = segments.size(_shared(workspace).cursor(), {"all": [recent]})
     assert app.metric[0].value == i18n.fmt_number(alone.members)
-    _button(app, "seg.add.group").click().run()  # a nested "any of" group
+    _button(app, "seg.add.group").click().run()  # a nested "any of" group, empty for now
+    assert "empty" in app.warning[0].value
+    next(b for b in app.button if b.label == i18n.t("seg.add.field")).click().run()
     _labelled(app.selectbox, "seg.field").set_value("rfm_cell").run()
     _labelled(app.selectbox, "seg.op").set_value("in").run()
     _labelled(app.multiselect, "seg.value").set_value(["champions", "loyal"]).run()

@@ -33,6 +33,18 @@ def department_label(department: str) -> str:
         else department.title()
 
 
+def _euros() -> dict[str, str]:
+    """Axis ticks in euros as the language writes them: €200k or 200k €."""
+    return {"ticksuffix": "\u00a0€"} if language() == "fr" else {"tickprefix": "€"}
+
+
+def _finish(figure: go.Figure, height: int, **layout: object) -> go.Figure:
+    """White background, tight margins and the language's decimal and thousands marks."""
+    figure.update_layout(height=height, margin=_MARGIN, plot_bgcolor="white",
+                         separators=", " if language() == "fr" else ".,", **layout)
+    return figure
+
+
 def _interval_trace(value: float, interval: tuple[float, float] | None, text: str) -> go.Scatter:
     """One point with its 95 % interval as an error bar: green when surely above zero."""
     sure = interval is not None and interval[0] > 0
@@ -62,9 +74,9 @@ def lift_figure(result: kpi.Lift) -> go.Figure:
         pad = 0.15 * (max(high, 0) - min(low, 0)) or 1
         figure.add_vline(x=0, line_color="#444", line_width=1, row=1, col=column)
         figure.update_xaxes(range=[min(low, 0) - pad, max(high, 0) + pad], row=1, col=column)
-    figure.update_layout(height=200, margin=_MARGIN, plot_bgcolor="white")
     figure.update_xaxes(showgrid=True, gridcolor="#eee", zeroline=False)
-    return figure
+    figure.update_xaxes(row=1, col=2, **_euros())
+    return _finish(figure, 200)
 
 
 def trend_figure(history: pd.DataFrame, unit: str, target: float | None,
@@ -92,11 +104,9 @@ def trend_figure(history: pd.DataFrame, unit: str, target: float | None,
                               text=tr("kpi.trend.activated", day=i18n.fmt_date(activated_at,
                                                                                 language())),
                               font=dict(color=_RED))
-    axis = {"share": dict(tickformat=".0%"), "euros": dict(tickprefix="€")}.get(unit, {})
+    axis = {"share": dict(tickformat=".0%"), "euros": _euros()}.get(unit, {})
     figure.update_yaxes(rangemode="tozero", gridcolor="#eee", **axis)
-    figure.update_layout(height=380, margin=_MARGIN, plot_bgcolor="white",
-                         legend=dict(orientation="h", yanchor="bottom", y=1.06, x=0))
-    return figure
+    return _finish(figure, 380, legend=dict(orientation="h", yanchor="bottom", y=1.06, x=0))
 
 
 def cash_figure(flows: pd.DataFrame, payback: int | None) -> go.Figure:
@@ -116,9 +126,8 @@ def cash_figure(flows: pd.DataFrame, payback: int | None) -> go.Figure:
                               showarrow=True, arrowhead=2, ax=40, ay=-50,
                               font=dict(color=_GREEN, size=14))
     figure.update_xaxes(title=tr("kpi.roi.month"), dtick=6, gridcolor="#eee")
-    figure.update_yaxes(title=tr("kpi.roi.cash"), tickprefix="€", gridcolor="#eee")
-    figure.update_layout(height=360, margin=_MARGIN, plot_bgcolor="white", showlegend=False)
-    return figure
+    figure.update_yaxes(title=tr("kpi.roi.cash"), gridcolor="#eee", **_euros())
+    return _finish(figure, 360, showlegend=False)
 
 
 def attribution_figure(per_department: pd.DataFrame) -> go.Figure:
@@ -130,7 +139,6 @@ def attribution_figure(per_department: pd.DataFrame) -> go.Figure:
                text=[i18n.fmt_money(v, language(), 0) for v in per_department[column]],
                textposition="outside", cliponaxis=False)
         for column, colour in (("benefit", _GREEN), ("cost", _RED))])
-    figure.update_yaxes(tickprefix="€", gridcolor="#eee")
-    figure.update_layout(barmode="group", height=360, margin=_MARGIN, plot_bgcolor="white",
-                         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
-    return figure
+    figure.update_yaxes(gridcolor="#eee", **_euros())
+    return _finish(figure, 360, barmode="group",
+                   legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))

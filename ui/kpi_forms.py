@@ -15,8 +15,6 @@ from ui import widgets
 from ui.kpi_charts import department_label, fmt_kpi
 from ui.state import REVIEWER, ROI_RAMP, language, tr
 
-_LIVE = ("planned", "active")
-
 
 def tracked_use_cases(cur: duckdb.DuckDBPyConnection) -> list[use_cases.TrackedUseCase]:
     """The workspace's use cases; the library's, not yet started, before any is installed."""
@@ -25,9 +23,8 @@ def tracked_use_cases(cur: duckdb.DuckDBPyConnection) -> list[use_cases.TrackedU
 
 
 def default_portfolio(tracked: list[use_cases.TrackedUseCase]) -> list[str]:
-    """The use cases planned or live, or every one while none is."""
-    live = [t.use_case.id for t in tracked if t.status in _LIVE]
-    return live or [t.use_case.id for t in tracked]
+    """Every use case but the paused ones: the business case of the whole roadmap."""
+    return [t.use_case.id for t in tracked if t.status != "paused"]
 
 
 def table(frame: pd.DataFrame, money: tuple[str, ...] = (), shares: tuple[str, ...] = (),
@@ -56,7 +53,8 @@ def history_table(history: pd.DataFrame, unit: str) -> None:
         measured_at=shown["measured_at"].map(lambda d: i18n.fmt_date(d, language())),
         value=shown["value"].map(lambda v: fmt_kpi(v, unit)),
         target=shown["target"].map(lambda v: fmt_kpi(v, unit) if pd.notna(v) else "—"),
-        origin=shown["origin"].map(lambda o: tr(f"kpi.trend.series.{o}")))
+        origin=shown["origin"].map(lambda o: tr(f"kpi.trend.series.{o}")),
+        note=shown["note"].fillna("—"), entered_by=shown["entered_by"].fillna("—"))
     table(shown[["measured_at", "value", "target", "origin", "note", "entered_by"]],
           width="stretch", height=min(320, 35 * (len(shown) + 1) + 3))
 
@@ -64,15 +62,15 @@ def history_table(history: pd.DataFrame, unit: str) -> None:
 def snapshot_form(ws: Workspace, use_case_id: str, measure: use_cases.Kpi,
                   day: dt.date) -> None:
     """Enter a KPI value by hand (a survey score, a figure from another tool)."""
+    percent = 100 if measure.unit == "share" else 1  # rates are typed in percent
+    suffix = " (%)" if percent == 100 else ""
     with st.form("kpi_snapshot", clear_on_submit=True):
         st.markdown(f"**{tr('kpi.form.title')}**")
         left, middle, right = st.columns(3)
         measured_at = left.date_input(tr("kpi.form.date"), value=day)
-        value = middle.number_input(tr("kpi.form.value"), value=None, format="%.4g",
-                                    help=tr("kpi.form.share_help") if measure.unit == "share"
-                                    else None)
-        target = right.number_input(tr("kpi.form.target"), value=float(measure.target),
-                                    format="%.4g")
+        value = middle.number_input(tr("kpi.form.value") + suffix, value=None, format="%.4g")
+        target = right.number_input(tr("kpi.form.target") + suffix, format="%.4g",
+                                    value=float(measure.target) * percent)
         note = left.text_input(tr("kpi.form.note"))
         by = middle.text_input(tr("kpi.form.by"), value=st.session_state.get(REVIEWER, ""))
         if st.form_submit_button(tr("kpi.form.submit"), type="primary"):
@@ -80,8 +78,8 @@ def snapshot_form(ws: Workspace, use_case_id: str, measure: use_cases.Kpi,
                 st.error(tr("kpi.form.no_value"))
                 return
             try:
-                kpi.record_snapshot(ws, use_case_id, measure.id, value, measured_at, target,
-                                    "manual", note or None, by or None)
+                kpi.record_snapshot(ws, use_case_id, measure.id, value / percent, measured_at,
+                                    target / percent, "manual", note or None, by or None)
             except InputError as exc:
                 st.error(str(exc))
                 return
@@ -150,15 +148,17 @@ def _benefit_origin(row: pd.Series) -> str:
 
 
 def portfolio_table(portfolio: pd.DataFrame) -> None:
-    """The use cases of the business case: benefit used (measured or estimated) and costs."""
+    """The use cases of the business case, measured ones first: benefit used (measured or
+    estimated) and costs."""
     shown = portfolio.assign(
         name=portfolio["name_fr"] if language() == "fr" else portfolio["name"],
         department=portfolio["department"].map(lambda d: department_label(kpi.department_id(d))),
         origin=portfolio.apply(_benefit_origin, axis=1))
+    shown = shown.sort_values(["benefit_origin", "benefit_per_year"], ascending=[False, False])
     table(shown[["name", "department", "benefit_per_year", "origin", "estimated_benefit",
                  "one_off_cost", "yearly_cost"]],
           money=("benefit_per_year", "estimated_benefit", "one_off_cost", "yearly_cost"),
-          width="stretch")
+          width="stretch", height=35 * (len(shown) + 1) + 3)
 
 
 def attribution_inputs(ws: Workspace, cur: duckdb.DuckDBPyConnection,

@@ -139,8 +139,8 @@ def _add_buttons(draft: dict[str, Any], ctx: BuilderContext, depth: int) -> None
     for column, kind in zip(st.columns(len(kinds)), kinds, strict=True):
         if column.button(tr(f"seg.add.{kind}"), key=f"{draft['_id']}.add.{kind}",
                          icon=icons[kind], width="stretch"):
-            draft["rules"].append(new_group("any", [_new_condition("field", ctx)])
-                                  if kind == "group" else _new_condition(kind, ctx))
+            draft["rules"].append(new_group("any") if kind == "group"
+                                  else _new_condition(kind, ctx))
             st.rerun()
 
 

@@ -23,8 +23,14 @@ _PAGES = {
     ],
     "nav.activate": [
         ("app_pages/traits.py", "nav.traits", ":material/insights:"),
+        ("app_pages/scores.py", "nav.scores", ":material/batch_prediction:"),
         ("app_pages/segments.py", "nav.segments", ":material/filter_alt:"),
         ("app_pages/audiences.py", "nav.audiences", ":material/campaign:"),
+    ],
+    "nav.measure": [
+        ("app_pages/use_cases.py", "nav.use_cases", ":material/lightbulb:"),
+        ("app_pages/roadmap.py", "nav.roadmap", ":material/map:"),
+        ("app_pages/kpi_roi.py", "nav.kpi_roi", ":material/monitoring:"),
     ],
 }
 

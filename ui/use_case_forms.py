@@ -14,7 +14,7 @@ from cdp_core import i18n, mapping, segments, use_cases
 from cdp_core.use_cases import Kpi, UseCase
 from ui.state import USE_CASE_TABLE, language, tr
 
-_STATUS_ICON = {"present": "✅", "poor": "⚠️", "missing": "❌"}
+_STATUS_COLOUR = {"present": "#1a985033", "poor": "#fdae6166", "missing": "#d7302744"}
 _KPI_COLUMNS = ("id", "label", "label_fr", "formula", "unit", "target", "direction", "computed")
 
 
@@ -101,17 +101,19 @@ def sheet(use_case: UseCase) -> None:
             "rule": [segments.describe(s.rule) for s in use_case.segments]}))
 
 
-def _table(frame: pd.DataFrame) -> None:
-    st.dataframe(frame, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.TextColumn(tr(f"usecase.col.{c}"))
-                                for c in frame.columns})
+def _table(frame: pd.DataFrame, styled: object = None) -> None:
+    config = {c: st.column_config.TextColumn(tr(f"usecase.col.{c}")) for c in frame.columns}
+    if "reason" in config:
+        config["reason"] = st.column_config.TextColumn(tr("usecase.col.reason"), width="large")
+    st.dataframe(frame if styled is None else styled, hide_index=True, width="stretch",
+                 column_config=config)
 
 
 def readiness_view(ready: use_cases.Readiness) -> None:
     """The readiness score, counts per status and every item with its reason."""
     lang = language()
     counts = [(tr("usecase.readiness"), i18n.fmt_pct(ready.score, lang, 0))] + [
-        (f"{_STATUS_ICON[s]} {tr(f'usecase.ready.{s}')}", str(ready.count(s)))
+        (tr(f"usecase.ready.{s}").capitalize(), str(ready.count(s)))
         for s in ("present", "poor", "missing")]
     for column, (label, value) in zip(st.columns(4), counts, strict=True):
         column.metric(label, value)
@@ -119,8 +121,9 @@ def readiness_view(ready: use_cases.Readiness) -> None:
     frame["item"] = [tr(f"field.{n}") if k == "field" else tr(f"kind.{n}") if k == "event"
                      else n for k, n in zip(frame["kind"], frame["item"], strict=True)]
     frame["kind"] = frame["kind"].map(labelled("kind"))
-    frame["status"] = frame["status"].map(lambda s: f"{_STATUS_ICON[s]} {tr(f'usecase.ready.{s}')}")
-    _table(frame)
+    colours = [f"background-color: {_STATUS_COLOUR[s]}" for s in frame["status"]]
+    frame["status"] = frame["status"].map(labelled("ready"))
+    _table(frame, frame.style.apply(lambda _: colours, subset=["status"]))
 
 
 def _kpi_frame(current: UseCase | None) -> pd.DataFrame:
@@ -173,15 +176,18 @@ def use_case_form(cur: duckdb.DuckDBPyConnection, current: UseCase | None, key: 
         yearly = money[2].number_input(tr("usecase.form.yearly"), 0.0, value=float(
             was.yearly_cost), step=1000.0, format="%.0f")
         assumption = st.text_input(tr("usecase.form.assumption"), was.benefit_assumption)
-        data = st.columns(4)
+        data = [*st.columns(2), *st.columns(2)]
         fields = data[0].multiselect(tr("usecase.form.fields"), mapping.PROFILE_FIELDS,
-                                     needs.fields, format_func=lambda f: tr(f"field.{f}"))
+                                     needs.fields, format_func=lambda f: tr(f"field.{f}"),
+                                     placeholder=tr("usecase.form.none"))
         chosen_traits = data[1].multiselect(tr("usecase.form.traits"), sorted(
-            {*trait_options, *needs.traits}), needs.traits)
+            {*trait_options, *needs.traits}), needs.traits, placeholder=tr("usecase.form.none"))
         scores = data[2].multiselect(tr("usecase.form.scores"), use_cases.SCORES, needs.scores,
-                                     format_func=labelled("score"))
+                                     format_func=labelled("score"),
+                                     placeholder=tr("usecase.form.none"))
         events = data[3].multiselect(tr("usecase.form.events"), mapping.EVENT_KINDS,
-                                     needs.events, format_func=lambda k: tr(f"kind.{k}"))
+                                     needs.events, format_func=lambda k: tr(f"kind.{k}"),
+                                     placeholder=tr("usecase.form.none"))
         st.markdown(f"**{tr('usecase.form.kpis')}**")
         kpis = st.data_editor(_kpi_frame(current), num_rows="dynamic", width="stretch",
                               key=f"{key}_kpis", column_config=_kpi_columns())

@@ -110,8 +110,14 @@ def _is_number(value: Any) -> bool:
     return math.isfinite(value)
 
 
-def _is_text(value: Any) -> bool:
-    """A string that can be stored as UTF-8 (no lone surrogate from a broken JSON file)."""
+def is_text(value: Any) -> bool:
+    """A string DuckDB can take: encodable as UTF-8 (a broken JSON file can hold a lone
+    surrogate such as "\\ud800", which DuckDB refuses with a raw error).
+
+    Example:
+        >>> is_text("Zoë 😀"), is_text("a\\ud800"), is_text(3)
+        (True, False, False)
+    """
     if not isinstance(value, str):
         return False
     try:
@@ -140,19 +146,24 @@ def _check_scalar(value: Any, kind: str, where: str) -> None:
     """A value of the field's kind, or an InputError naming what was expected."""
     if kind == "number" and not _is_number(value):
         raise InputError(f"{where}: a number is expected, not {value!r}")
-    if kind == "text" and not _is_text(value):
+    if kind == "text" and not is_text(value):
         raise InputError(f"{where}: a text value is expected, not {value!r}")
     if kind == "boolean" and not isinstance(value, bool):
         raise InputError(f"{where}: yes or no (true/false) is expected, not {value!r}")
     if kind == "date":
         _check_date(value, where)
-    if kind == "list" and not _is_text(value):
+    if kind == "list" and not is_text(value):
         raise InputError(f"{where}: the value to look for is a text")
 
 
-def _check_field(node: Mapping[str, Any], fields: Mapping[str, Field], path: str) -> None:
+def _check_field(node: Mapping[str, Any], fields: Mapping[str, Field] | None, path: str,
+                 ) -> None:
     where = _where(path)
     name, op = node.get("field"), node.get("op")
+    if fields is None:  # the shape only: which fields exist depends on the workspace
+        if not isinstance(name, str) or not any(op in ops for ops in OPERATORS.values()):
+            raise InputError(f"{where}: a field condition names a field and a known operator")
+        return
     if not isinstance(name, str) or name not in fields:
         raise InputError(f"{where}: there is no field {name!r} here; pick one from the list "
                          "(traits appear after a refresh)")
@@ -203,12 +214,15 @@ def _check_event(node: Mapping[str, Any], path: str) -> None:
         raise InputError(f"{where}: the channel is web or store")
     filt = node.get("where")
     if filt is not None and (not isinstance(filt, Mapping) or set(filt) != {"property", "equals"}
-                             or not all(_is_text(v) for v in filt.values())):
+                             or not all(is_text(v) for v in filt.values())):
         raise InputError(f"{where}: a filter on events is a property and the value it equals")
 
 
-def check(node: Any, fields: Mapping[str, Field], path: str = "") -> None:
+def check(node: Any, fields: Mapping[str, Field] | None, path: str = "") -> None:
     """Raise an InputError naming the first thing wrong in the tree (its path, what to do).
+
+    With ``fields`` None only the tree's shape is checked (a library file, before it meets a
+    workspace).
 
     Example:
         >>> check({"all": []}, {})
@@ -228,7 +242,7 @@ def check(node: Any, fields: Mapping[str, Field], path: str = "") -> None:
         _check_field(node, fields, path)
     elif kind == "event":
         _check_event(node, path)
-    elif not _is_text(node["segment"]) or not node["segment"].strip():
+    elif not is_text(node["segment"]) or not node["segment"].strip():
         raise InputError(f"{_where(path)}: name the segment to be a member of")
     elif not isinstance(node.get("member", True), bool):
         raise InputError(f"{_where(path)}: 'member' is true or false")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -32,8 +32,11 @@ import duckdb
 import pandas as pd
 import yaml
 
-from cdp_core import exports, golden, i18n, mapping, traits
+from cdp_core import exports, golden, i18n, mapping, segment_rules, segments, traits
 from cdp_core.errors import InputError
+from cdp_core.segments import CHANNELS as SEGMENT_CHANNELS
+from cdp_core.segments import MODES as SEGMENT_MODES
+from cdp_core.segments import Segment
 from cdp_core.sqlutil import quote_ident
 from cdp_core.workspace import Workspace
 
@@ -44,8 +47,6 @@ DEPARTMENTS = ("Marketing", "E-commerce", "Stores", "Customer service", "Data & 
 _DEPARTMENT_KEYS = {"Marketing": "marketing", "E-commerce": "ecommerce", "Stores": "stores",
                     "Customer service": "customer_service", "Data & IT": "data_it"}
 CHANNELS = ("email", "sms", "web", "store", "call_centre", "ads")
-SEGMENT_CHANNELS = ("email", "sms", "ads", "call_centre", "store")
-SEGMENT_MODES = ("dynamic", "static")
 OCCURRENCES = ("real_time", "daily", "weekly", "monthly", "yearly", "one_off")
 KPI_UNITS = ("share", "euros", "seconds", "count", "ratio")
 DIRECTIONS = ("up", "down")
@@ -58,17 +59,6 @@ LEVELS = (1, 2, 3)
 _ID = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
 
 # --------------------------------------------------------------------------- the schema
-
-
-@dataclass(frozen=True)
-class Segment:
-    """A segment a use case activates; ``rule`` is a rule tree of `cdp_core.segments`."""
-
-    name: str
-    description: str
-    channel: str
-    mode: str
-    rule: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -236,10 +226,13 @@ def _segment(data: object, where: str, path: str) -> Segment:
     if not isinstance(rule, Mapping) or not rule:
         read.fail("rule", "expected a rule tree such as {all: [{field: ..., op: ..., value: "
                           "...}]}")
-    # The rule tree itself is checked by cdp_core.segments when the segment is activated.
-    return Segment(read.text("name"), read.text("description"),
-                   read.choice("channel", SEGMENT_CHANNELS), read.choice("mode", SEGMENT_MODES),
-                   dict(rule))
+    try:  # its shape here; its fields when it meets a workspace (segments.save)
+        segment_rules.check(rule, None)
+    except InputError as exc:
+        read.fail("rule", str(exc))
+    return Segment(name=read.text("name"), description=read.text("description"),
+                   channel=read.choice("channel", SEGMENT_CHANNELS),
+                   mode=read.choice("mode", SEGMENT_MODES), rule=dict(rule))
 
 
 def _kpi(data: object, where: str, path: str) -> Kpi:
@@ -447,6 +440,13 @@ def install_library(ws: Workspace, directory: Path = LIBRARY_DIR) -> int:
                         [[u.id, _json(u)] for u in new])
         ws.audit(cur, "use cases installed", f"use_cases={len(new)}")
     return len(new)
+
+
+def install_segments(ws: Workspace, library: Sequence[UseCase]) -> int:
+    """Save every segment of these use cases in the workspace, tagged with its use case, so
+    they are ready to export; a segment whose fields this workspace lacks is an InputError."""
+    return segments.install(ws, [replace(s, use_case=u.id) for u in library
+                                 for s in u.segments])
 
 
 def _json(use_case: UseCase) -> str:

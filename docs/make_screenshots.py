@@ -13,13 +13,20 @@ from cdp_core.workspace import Workspace
 from tests.browser import chromium, streamlit_app
 
 OUT = Path(__file__).resolve().parent / "img"
-SHOTS = [  # (file, url path, heading to wait for, tab to open, search a customer?)
-    ("overview.png", "", "Customer data at a glance", None, False),
-    ("catalogue.png", "catalogue", "Catalogue & profiling", None, False),
-    ("standardisation.png", "catalogue", "Catalogue & profiling", "Standardisation", False),
-    ("clusters.png", "clusters", "Review queue", None, False),
-    ("golden.png", "golden", "What unification adds", None, False),
-    ("customer360.png", "customer360", "Customer 360", None, True),
+SEGMENT = "Abandoned cart – last 48 h"  # a library segment with two event conditions
+SHOTS = [  # (file, url path, heading to wait for, what to do before the shot)
+    ("overview.png", "", "Customer data at a glance", None),
+    ("catalogue.png", "catalogue", "Catalogue & profiling", None),
+    ("standardisation.png", "catalogue", "Catalogue & profiling", "tab:Standardisation"),
+    ("clusters.png", "clusters", "Review queue", None),
+    ("golden.png", "golden", "What unification adds", None),
+    ("customer360.png", "customer360", "Customer 360", "search"),
+    ("traits.png", "traits", "Computed traits", None),
+    ("segments.png", "segments", "Segment builder", f"pick:{SEGMENT}"),
+    ("audiences.png", "audiences", "Overlap between segments", None),
+    ("roadmap.png", "roadmap", "Roadmap", None),
+    ("kpi_roi.png", "kpi_roi", "KPI & ROI", None),
+    ("workshop.png", "workshop", "Workshop", None),
 ]
 
 
@@ -42,16 +49,22 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with streamlit_app(workspace) as url, chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 950})
-        for name, path, heading, tab, search in SHOTS:
+        for name, path, heading, action in SHOTS:
             page.goto(f"{url}/{path}")
-            page.get_by_role("heading", name=heading).wait_for(timeout=60_000)
-            if tab:
-                page.get_by_role("tab", name=tab).click()
-            if search:
+            page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
+            kind, _, detail = (action or "").partition(":")
+            if kind == "tab":
+                page.get_by_role("tab", name=detail).click()
+            elif kind == "search":
                 box = page.get_by_label("Find a customer")
                 box.fill(customer)
                 box.press("Enter")
-            page.locator(".js-plotly-plot:visible").first.wait_for(timeout=60_000)
+            elif kind == "pick":
+                page.locator("[data-testid='stSelectbox']").first.click()
+                page.get_by_role("option", name=detail, exact=True).click()
+                page.get_by_text("People in the segment").wait_for(timeout=60_000)
+            if kind != "pick":
+                page.locator(".js-plotly-plot:visible").first.wait_for(timeout=60_000)
             page.wait_for_timeout(1_500)
             page.screenshot(path=OUT / name)
         page.goto(url)

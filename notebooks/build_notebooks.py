@@ -146,6 +146,60 @@ UNIFY = [
     ("code", "ws.close()"),
 ]
 
+ACTIVATE = [
+    ("md", "# Activate and measure, headless\n\nWhat the Traits, Predictive scores, Segment "
+           "builder, Audiences, Use cases, Roadmap and KPI & ROI pages do, through `cdp_core`: "
+           "the demo company unified and scored, a nested segment sized and exported, the "
+           "campaigns' measured lift and the project's ROI."),
+    ("code", "import os\nimport tempfile\nfrom pathlib import Path\n\nimport pandas as pd\n\n"
+             "from cdp_core import kpi, scoring, segments, traits, use_cases\n"
+             "from cdp_core.demo import build_demo\n"
+             "from cdp_core.workspace import Workspace\n\n"
+             "folder = Path(tempfile.mkdtemp())\n"
+             "people = int(os.environ.get('CDP_NOTEBOOK_PEOPLE', '2000'))\n"
+             "print(build_demo(folder / 'demo.duckdb', n_people=people, unify=True))\n"
+             "ws = Workspace.open(folder / 'demo.duckdb')\n"
+             "cur = ws.cursor()"),
+    ("md", "Traits computed over every event through the clusters, and the RFM cells:"),
+    ("code", "print(traits.summary(cur))\n"
+             "traits.distribution(cur, 'rfm_cell')"),
+    ("md", "The honest figures of the models trained on an earlier period and tested on the "
+           "next one:"),
+    ("code", "metrics = scoring.latest_metrics(cur)\n"
+             "pd.DataFrame({kind: {k: v for k, v in m.items() if isinstance(v, int | float)}\n"
+             "              for kind, m in metrics.items()})"),
+    ("md", "A nested segment with event conditions: e-mail consent, and either an order over "
+           "50 € in the last 90 days or a champion, but no cart in the last 30 days:"),
+    ("code", "rule = {'all': [\n"
+             "    {'field': 'consent_email', 'op': 'eq', 'value': True},\n"
+             "    {'any': [{'event': 'orders', 'did': True, 'amount_gt': 50, 'within_days': 90},\n"
+             "             {'field': 'rfm_cell', 'op': 'eq', 'value': 'champions'}]},\n"
+             "    {'not': {'event': 'carts', 'did': True, 'within_days': 30}}]}\n"
+             "size = segments.size(cur, rule)\n"
+             "print(size, f'{size.share:.1%} of the base')\n"
+             "segments.preview(cur, rule, limit=5)"),
+    ("code", "segments.save(ws, segments.Segment('Notebook audience', rule, channel='email'))\n"
+             "result = segments.export(ws, 'Notebook audience', folder / 'audience.csv')\n"
+             "print(result.summary())\n"
+             "names = segments.names(cur)[:5]\n"
+             "segments.overlap(cur, names).pivot(index='row', columns='column', values='people')"),
+    ("md", "The campaigns' lift against their control groups, then the use cases by priority "
+           "and the project's ROI with measured benefits where the data allows:"),
+    ("code", "lift = kpi.campaign_lift(cur)\n"
+             "print(f'{lift.absolute_lift:+.2%} conversion, p = {lift.p_value:.2g}')\n"
+             "kpi.lift_groups(lift)"),
+    ("code", "library = use_cases.load_library()\n"
+             "ranked = use_cases.waves(use_cases.prioritise(cur, library))\n"
+             "ranked[['rank', 'name', 'value', 'complexity', 'readiness', 'benefit', 'wave']]"),
+    ("code", "benefits = kpi.use_case_benefits(cur, kpi.portfolio(library))\n"
+             "costs = kpi.load_costs(cur).with_use_cases(benefits)\n"
+             "result = kpi.evaluate(benefits['benefit_per_year'].sum(), costs)\n"
+             "print(f'ROI {result.roi:.0%}, NPV {result.npv:,.0f} EUR, payback month '\n"
+             "      f'{result.payback_month}')\n"
+             "kpi.attribute(benefits, kpi.load_attribution(cur), costs)"),
+    ("code", "ws.close()"),
+]
+
 
 def write(name: str, cells: list[tuple[str, str]]) -> None:
     """One notebook from (kind, source) pairs, without outputs."""
@@ -161,3 +215,4 @@ if __name__ == "__main__":
     write("01_collect_and_catalogue.ipynb", COLLECT)
     write("02_matching.ipynb", MATCHING)
     write("03_unify.ipynb", UNIFY)
+    write("04_activate_and_measure.ipynb", ACTIVATE)

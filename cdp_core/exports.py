@@ -2,15 +2,17 @@
 
 A cell starting with ``=``, ``+``, ``-``, ``@`` (or a tab or carriage return) is run as a
 formula by Excel and LibreOffice; every text cell that does is prefixed with a quote, so a
-customer named ``=HYPERLINK(...)`` stays text.
+customer named ``=HYPERLINK(...)`` stays text. A signed number alone (an E.164 phone such as
+``+33612345678``) computes nothing and is kept as it is, so an SMS platform reads it.
 
 Example:
-    >>> neutralise("=1+1"), neutralise("Dupont"), neutralise(None)
-    ("'=1+1", 'Dupont', None)
+    >>> neutralise("=1+1"), neutralise("-2+3"), neutralise("+33612345678"), neutralise(None)
+    ("'=1+1", "'-2+3", '+33612345678', None)
 """
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,11 +24,13 @@ from cdp_core.errors import InputError
 
 FORMATS = (".csv", ".xlsx", ".parquet")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_SIGNED_NUMBER = re.compile(r"[+-]\d+(\.\d+)?")
 
 
 def neutralise(value: object) -> object:
     """A text value that a spreadsheet would run as a formula, made inert."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+    if (isinstance(value, str) and value.startswith(_FORMULA_STARTS)
+            and not _SIGNED_NUMBER.fullmatch(value)):
         return "'" + value
     return value
 

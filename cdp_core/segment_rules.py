@@ -132,7 +132,7 @@ def _is_days(value: Any) -> bool:
             and 0 <= value <= MAX_DAYS)
 
 
-def _check_date(value: Any, where: str) -> None:
+def check_day(value: Any, where: str) -> None:
     """Only YYYY-MM-DD: Python also reads 20240101 or 2024-W01-1, which DuckDB does not."""
     try:
         if not _ISO_DAY.fullmatch(value):
@@ -151,7 +151,7 @@ def _check_scalar(value: Any, kind: str, where: str) -> None:
     if kind == "boolean" and not isinstance(value, bool):
         raise InputError(f"{where}: yes or no (true/false) is expected, not {value!r}")
     if kind == "date":
-        _check_date(value, where)
+        check_day(value, where)
     if kind == "list" and not is_text(value):
         raise InputError(f"{where}: the value to look for is a text")
 

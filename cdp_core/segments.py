@@ -63,8 +63,10 @@ class Segment:
     def validate(self) -> Segment:
         """Self, or an InputError about the name, channel or mode (the rule is checked on
         the workspace, where its fields are known)."""
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise InputError("give the segment a name")
+        if not segment_rules.is_text(self.name) or not self.name.strip():
+            raise InputError("give the segment a name (readable text)")
+        if not segment_rules.is_text(self.description or ""):
+            raise InputError(f"segment {self.name!r}: the description is not readable text")
         if len(self.name) > 120:
             raise InputError(f"segment {self.name[:40]!r}...: keep the name under 120 characters")
         if self.channel not in CHANNELS:
@@ -295,6 +297,8 @@ def preview(cur: duckdb.DuckDBPyConnection, rule: Mapping[str, Any], limit: int 
 
 
 def _segment_row(cur: duckdb.DuckDBPyConnection, name: str) -> tuple[Any, ...]:
+    if not segment_rules.is_text(name):
+        raise InputError("a segment name is readable text")
     row = cur.execute("SELECT segment_id, name, rule, description, channel, mode, use_case "
                       "FROM meta.segments WHERE name = ?", [name]).fetchone()
     if row is None:

@@ -36,7 +36,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from cdp_core import golden
+from cdp_core import golden, segment_rules
 from cdp_core.errors import InputError
 from cdp_core.mapping import EVENT_KINDS
 from cdp_core.sqlutil import quote_ident
@@ -95,7 +95,7 @@ class TraitDefinition:
     def validate(self) -> TraitDefinition:
         """Self, or an InputError saying what is wrong and how to fix it."""
         where = f"trait {self.name!r}"
-        if not _NAME.match(self.name or ""):
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
             raise InputError(f"{where}: a trait name uses lower-case letters, digits and "
                              "underscores, starting with a letter")
         if self.event_kind not in EVENT_KINDS:
@@ -107,13 +107,21 @@ class TraitDefinition:
         if self.property == "event_at" and self.aggregate in ("sum", "avg"):
             raise InputError(f"{where}: dates can be counted, or their first, last, min or "
                              "max taken, not summed or averaged")
-        if self.window_days is not None and (not isinstance(self.window_days, int)
-                                             or self.window_days <= 0):
-            raise InputError(f"{where}: the window is a whole number of days above 0")
-        dates = [_iso_date(where, d) for d in (self.since, self.until) if d]
+        if self.window_days is not None and (
+                not isinstance(self.window_days, int) or isinstance(self.window_days, bool)
+                or not 1 <= self.window_days <= segment_rules.MAX_DAYS):
+            raise InputError(f"{where}: the window is a whole number of days from 1 to "
+                             f"{segment_rules.MAX_DAYS:,}")
+        for day in (self.since, self.until):
+            if day is not None:
+                segment_rules.check_day(day, where)
+        dates = [date.fromisoformat(d) for d in (self.since, self.until) if d]
         if len(dates) == 2 and dates[0] > dates[1]:
             raise InputError(f"{where}: the start date {self.since} is after the end date "
                              f"{self.until}")
+        texts = (self.property, self.where_property, self.where_value)
+        if not all(text is None or segment_rules.is_text(text) for text in texts):
+            raise InputError(f"{where}: a property or value is not readable text")
         if (self.where_property is None) != (self.where_value is None):
             raise InputError(f"{where}: a filter needs both a property and a value")
         if self.channel is not None and self.channel not in CHANNELS:
@@ -128,13 +136,6 @@ class TraitDefinition:
         if unknown:
             raise InputError(f"trait {data.get('name')!r}: unknown setting {unknown[0]!r}")
         return cls(**data).validate()
-
-
-def _iso_date(where: str, text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except (TypeError, ValueError):
-        raise InputError(f"{where}: {text!r} is not a date written YYYY-MM-DD") from None
 
 
 def _windowed(kind: str, aggregate: str, prop: str | None, days: int, name: str,
@@ -162,7 +163,7 @@ BUILT_IN_NAMES = (*(t.name for t in BUILT_IN), *SPECIAL)
 def declared(cur: duckdb.DuckDBPyConnection) -> list[TraitDefinition]:
     """The workspace's declared traits, in the order they were declared."""
     rows = cur.execute("SELECT definition FROM meta.trait_definitions "
-                       "ORDER BY created_at, name").fetchall()
+                       "ORDER BY created_at, rowid").fetchall()
     return [TraitDefinition.from_dict(json.loads(row[0])) for row in rows]
 
 

@@ -134,14 +134,16 @@ PROP_VALUES = sorted({value for props in _PROPS for value in props.values()})
 
 
 def _events() -> list[dict[str, Any]]:
+    """Every kind at every offset at least once, then more at random (fixed seed)."""
     rng = random.Random(7)
+    timings = [(kind, offset) for kind in EVENT_KINDS for offset in _OFFSETS]
+    timings += [(rng.choice(EVENT_KINDS), rng.choice(_OFFSETS)) for _ in range(120)]
     events = []
-    for index in range(160):
-        kind = rng.choice(EVENT_KINDS)
+    for index, (kind, offset) in enumerate(timings):
         channel = {"orders": rng.choice(["web", "store"]), "carts": "web"}.get(kind)
         events.append({
             "person_id": PEOPLE[rng.randrange(40)]["person_id"], "kind": kind,
-            "channel_group": channel, "event_id": f"E{index}", "before": rng.choice(_OFFSETS),
+            "channel_group": channel, "event_id": f"E{index}", "before": offset,
             "amount": rng.choice([None, 0.0, 49.99, 50.0, 50.01, 120.5]),
             "props": rng.choice(_PROPS)})
     return events
@@ -367,24 +369,27 @@ def scalar_values(column: str, op: str) -> st.SearchStrategy[Any]:
     return DATE_VALUES
 
 
-@st.composite
-def field_conditions(draw: st.DrawFn) -> dict[str, Any]:
-    column = draw(st.sampled_from(sorted(KINDS)))
-    operators = [op for op in OPERATORS[KINDS[column]]
-                 if not (column == TEXT_EXOTIC and op in CASE_INSENSITIVE)]
-    op = draw(st.sampled_from(operators))
+# Every operator of every kind of field (no case-insensitive one on TEXT_EXOTIC, see above).
+FIELD_OPERATORS = [(column, op) for column in sorted(KINDS) for op in OPERATORS[KINDS[column]]
+                   if not (column == TEXT_EXOTIC and op in CASE_INSENSITIVE)]
+
+
+def condition(column: str, op: str) -> st.SearchStrategy[dict[str, Any]]:
+    """Conditions on ``column`` with ``op`` and a value of the right shape."""
     if op in segment_rules.NO_VALUE:
-        return {"field": column, "op": op}
+        return st.just({"field": column, "op": op})
     if op in segment_rules.DAYS_VALUE:
-        return {"field": column, "op": op, "value": draw(DAY_COUNTS)}
-    scalar = scalar_values(column, op)
-    if op in segment_rules.LIST_VALUE:
-        value: Any = draw(st.lists(scalar, min_size=1, max_size=4))
+        values: st.SearchStrategy[Any] = DAY_COUNTS
+    elif op in segment_rules.LIST_VALUE:
+        values = st.lists(scalar_values(column, op), min_size=1, max_size=4)
     elif op == "between":
-        value = sorted(draw(st.lists(scalar, min_size=2, max_size=2)))
+        values = st.lists(scalar_values(column, op), min_size=2, max_size=2).map(sorted)
     else:
-        value = draw(scalar)
-    return {"field": column, "op": op, "value": value}
+        values = scalar_values(column, op)
+    return values.map(lambda value: {"field": column, "op": op, "value": value})
+
+
+FIELD_CONDITIONS = st.sampled_from(FIELD_OPERATORS).flatmap(lambda pair: condition(*pair))
 
 
 EVENT_CONDITIONS = st.fixed_dictionaries(
@@ -392,7 +397,8 @@ EVENT_CONDITIONS = st.fixed_dictionaries(
     optional={
         "did": st.booleans(),
         "at_least": st.integers(1, 3),
-        "within_days": st.one_of(st.sampled_from([1, 2, 7, 30, 90, 365]), st.integers(1, 1200)),
+        "within_days": st.one_of(st.sampled_from([1, 2, 7, 30, 90, 365, 400, 1000]),
+                                 st.integers(1, 1200)),
         "amount_gt": st.one_of(st.sampled_from([0, 49.99, 50, 50.01]),
                                st.floats(-10, 500, allow_nan=False)),
         "channel": st.sampled_from(segment_rules.EVENT_CHANNELS),
@@ -402,7 +408,8 @@ EVENT_CONDITIONS = st.fixed_dictionaries(
     })
 MEMBERSHIPS = st.fixed_dictionaries({"segment": st.sampled_from([STATIC_NAME, DYNAMIC_NAME])},
                                     optional={"member": st.booleans()})
-LEAVES = st.one_of(field_conditions(), field_conditions(), EVENT_CONDITIONS, MEMBERSHIPS)
+LEAVES = st.one_of(FIELD_CONDITIONS, FIELD_CONDITIONS, FIELD_CONDITIONS, EVENT_CONDITIONS,
+                   MEMBERSHIPS)
 
 
 def trees(depth: int = 3) -> st.SearchStrategy[dict[str, Any]]:
@@ -421,6 +428,28 @@ def trees(depth: int = 3) -> st.SearchStrategy[dict[str, Any]]:
 def test_the_table_has_every_kind_of_field(people_db: duckdb.DuckDBPyConnection) -> None:
     """field_type reads each hostile column's DuckDB type as the kind the test means."""
     assert {name: field.type for name, field in base_fields(people_db).items()} == KINDS
+
+
+@pytest.mark.parametrize(("column", "op"), FIELD_OPERATORS)
+def test_each_operator_of_each_kind_selects_what_it_means(
+        people_db: duckdb.DuckDBPyConnection, column: str, op: str) -> None:
+    @settings(max_examples=25, deadline=None)
+    @given(node=condition(column, op), reference=st.sampled_from(REFERENCES))
+    def selects_the_same(node: dict[str, Any], reference: dt.datetime) -> None:
+        expected = {p["person_id"] for p in PEOPLE if matches(node, p, reference)}
+        assert select(people_db, node, reference) == expected
+
+    selects_the_same()
+
+
+@settings(max_examples=150, deadline=None)
+@given(node=EVENT_CONDITIONS, reference=st.sampled_from(REFERENCES))
+def test_event_conditions_count_what_they_mean(people_db: duckdb.DuckDBPyConnection,
+                                               node: dict[str, Any],
+                                               reference: dt.datetime) -> None:
+    """Windows are exclusive at "exactly N days ago", amounts strictly above, filters exact."""
+    expected = {p["person_id"] for p in PEOPLE if matches(node, p, reference)}
+    assert select(people_db, node, reference) == expected
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

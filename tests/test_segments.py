@@ -474,3 +474,18 @@ def test_the_saved_rule_round_trips_as_json(demo: Workspace) -> None:
     stored = segments.get(demo.cursor(), "Round trip")
     assert stored == Segment("Round trip", rule, "d'été; --", "sms", "static", "abandoned_cart")
     assert json.loads(demo.cursor().execute("SELECT rule FROM meta.segments").fetchone()[0]) == rule
+
+
+def test_a_name_that_is_not_valid_text_is_an_input_error(demo: Workspace,
+                                                          tmp_path: Path) -> None:
+    name = "VIP \ud800"
+    before = snapshot(demo)
+    with pytest.raises(InputError):
+        segments.save(demo, Segment(name, {"field": "orders", "op": "gt", "value": 0}))
+    for call in (lambda: segments.get(demo.cursor(), name),
+                 lambda: segments.delete(demo, name),
+                 lambda: segments.export(demo, name, tmp_path / "out.csv"),
+                 lambda: segments.overlap(demo.cursor(), [name])):
+        with pytest.raises(InputError):
+            call()
+    assert snapshot(demo) == before

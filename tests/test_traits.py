@@ -282,9 +282,6 @@ def test_declared_traits_with_filters_windows_and_dates(demo: Workspace) -> None
     assert {d.name for d in traits.declared(demo.cursor())} >= {d.name for d in MINE}
 
 
-@pytest.mark.xfail(strict=True, reason="traits.declared orders by (created_at, name) and "
-                   "definitions declared together share created_at, so they come back "
-                   "alphabetically, not in the order declared as its docstring says")
 def test_declared_traits_come_back_in_the_order_declared(demo: Workspace) -> None:
     traits.declare(demo, MINE)
     assert [d.name for d in traits.declared(demo.cursor())][-len(MINE):] == [
@@ -316,6 +313,21 @@ def test_a_bad_declaration_is_refused_and_saves_nothing(demo: Workspace,
     with pytest.raises(InputError) as caught:
         traits.declare(demo, [MINE[0], definition])  # all or nothing: the good one neither
     assert all(word in str(caught.value) for word in words), str(caught.value)
+    assert snapshot(demo) == before
+
+
+@pytest.mark.parametrize("definition", [
+    TraitDefinition("long_window", "orders", "count", window_days=10**10),
+    TraitDefinition("yes_window", "orders", "count", window_days=True),
+    TraitDefinition("basic_date", "orders", "count", since="20240101"),
+    TraitDefinition("week_date", "orders", "count", until="2025-W01-1"),
+    TraitDefinition("broken_text", "orders", "most_frequent", "magasin\ud800"),
+])
+def test_a_declaration_duckdb_cannot_run_is_refused_up_front(
+        demo: Workspace, definition: TraitDefinition) -> None:
+    before = snapshot(demo)
+    with pytest.raises(InputError):
+        traits.declare(demo, [definition])
     assert snapshot(demo) == before
 
 

@@ -15,8 +15,7 @@ st.caption(tr("scores.intro"))
 cur = ws.cursor()
 lang = language()
 if not traits.has_traits(cur):
-    st.info(tr("scores.no_traits"))
-    st.page_link("app_pages/traits.py", label=tr("nav.traits"), icon=":material/insights:")
+    st.info(tr("scores.no_traits", page=tr("nav.traits")))
     st.stop()
 
 metrics = scoring.latest_metrics(cur)

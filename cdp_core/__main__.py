@@ -163,9 +163,6 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def _list(args: argparse.Namespace) -> None:
-    if args.what == "use-cases":
-        raise WorkbenchError("listing use cases arrives with that part of the workbench; "
-                             "this release lists sources and segments")
     if not Path(args.workspace).is_file():
         raise WorkbenchError(f"{args.workspace}: no such workspace")
     with Workspace.open(args.workspace, read_only=True) as ws:
@@ -173,10 +170,29 @@ def _list(args: argparse.Namespace) -> None:
             from cdp_core import segments
 
             names = segments.names(ws.cursor())
+        elif args.what == "use-cases":  # the library's until the workspace holds its own
+            from cdp_core import report
+
+            names = [entry.use_case.name for entry in report.tracked_use_cases(ws.cursor())]
         else:
             names = [source.name for source in catalog.all_sources(ws.cursor())]
     for name in names:
         print(name)
+
+
+def _report(args: argparse.Namespace) -> None:
+    """The workshop pack, read from the workspace without changing it."""
+    out = Path(args.out)
+    if out.suffix.lower() != ".xlsx":
+        raise WorkbenchError(f"{out.name}: the workshop pack is an Excel workbook; choose an "
+                             "output ending in .xlsx")
+    if not Path(args.workspace).is_file():
+        raise WorkbenchError(f"{args.workspace}: no such workspace")
+    from cdp_core import report
+
+    with Workspace.open(args.workspace, read_only=True) as ws:
+        written = report.write_workshop_pack(ws, out, language=args.language)
+    print(f"workshop pack written to {written} ({len(report.SHEETS)} sheets)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -238,6 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("workspace")
     listing.add_argument("what", choices=["sources", "segments", "use-cases"])
     listing.set_defaults(run=_list)
+
+    pack = commands.add_parser("report", help="write the workshop pack (.xlsx)")
+    pack.add_argument("workspace")
+    pack.add_argument("out", metavar="OUT.xlsx")
+    pack.add_argument("--language", choices=["en", "fr"], default="en")
+    pack.set_defaults(run=_report)
     return parser
 
 

@@ -51,8 +51,8 @@ KINDS = ("propensity", "churn", "behaviour")
 RANDOM_STATE = 7
 MIN_POSITIVES = 20  # per class and period: fewer and the AUC of the held-out period is noise
 MAX_TRAIN_ROWS = 200_000  # training rows beyond this are sampled (stated in the metrics)
+SELECTION_ROWS = 50_000  # the recipes are compared on at most this many training rows
 SILHOUETTE_SAMPLE = 5_000
-CHURN_LOOKBACK_DAYS = 365  # churn is modelled among people who bought in the year before T
 ABANDON_AFTER_HOURS = 24
 NO_PURCHASE = 0  # behaviour_cluster of people who never bought
 FEATURES = ("recency_days", "orders_total", "orders_30d", "orders_90d", "orders_365d",
@@ -104,8 +104,11 @@ def features_sql(profile_columns: Collection[str]) -> str:
         f"count(*) FILTER (kind = 'contacts' AND {within(90)}) AS contacts_90d",
         f"count(*) FILTER ({sends}) AS campaign_sends_365d",
         f"count(*) FILTER ({sends} AND props['a_repondu'] = '1') AS campaign_responses_365d",
-        "count(DISTINCT CASE WHEN kind IN ('orders', 'carts') THEN channel_group "
-        "WHEN kind = 'contacts' THEN 'call_centre' END) AS channels_used"])
+        # web, store (orders or carts) and the call centre: how many of the three were used
+        " + ".join(f"CAST(count(*) FILTER ({used}) > 0 AS INTEGER)" for used in (
+            "kind IN ('orders', 'carts') AND channel_group = 'web'",
+            "kind IN ('orders', 'carts') AND channel_group = 'store'", "kind = 'contacts'"))
+        + " AS channels_used"])
     zero_when_none = ("orders_total", "orders_30d", "orders_90d", "orders_365d", "revenue_30d",
                       "revenue_90d", "revenue_365d", "web_orders", "store_orders", "carts_30d",
                       "contacts_90d", "campaign_sends_365d", "campaign_responses_365d",
@@ -167,7 +170,7 @@ def candidates() -> dict[str, Pipeline]:
             FunctionTransformer(signed_log), StandardScaler(),
             LogisticRegression(C=0.3, max_iter=2000)),
         "gradient_boosting": make_pipeline(HistGradientBoostingClassifier(
-            learning_rate=0.05, max_iter=150, max_leaf_nodes=15, min_samples_leaf=40,
+            learning_rate=0.1, max_iter=100, max_leaf_nodes=15, min_samples_leaf=40,
             l2_regularization=1.0, early_stopping=False, random_state=RANDOM_STATE)),
     }
 
@@ -202,6 +205,7 @@ class Task:
     kind: str
     days: int
     outcome: str  # what a positive is, in words, for errors
+    opposite: str  # what a negative is
 
     def population(self, frame: pd.DataFrame) -> pd.Series:
         """Rows modelled: people known at the cutoff (churn: who bought in the year before)."""
@@ -213,12 +217,10 @@ class Task:
         return future_orders == 0 if self.kind == "churn" else future_orders > 0
 
 
-def _period(cur: duckdb.DuckDBPyConnection, task: Task, as_of: datetime,
-            cache: dict[datetime, pd.DataFrame]) -> Period:
+def _period(cur: duckdb.DuckDBPyConnection, task: Task, as_of: datetime) -> Period:
+    """The task's people with their features as of ``as_of`` and what happened next."""
     until = as_of + timedelta(days=task.days)
-    if as_of not in cache:
-        cache[as_of] = features(cur, as_of)
-    frame = cache[as_of]
+    frame = features(cur, as_of)
     frame = frame[task.population(frame)].merge(_orders_between(cur, as_of, until),
                                                  on="person_id", how="left")
     frame["label"] = task.label(frame["future_orders"].fillna(0)).astype(int)
@@ -231,19 +233,20 @@ def _check_enough(task: Task, period: Period, name: str) -> None:
     negatives = len(period.y) - positives
     if min(positives, negatives) < MIN_POSITIVES:
         found = positives if positives < MIN_POSITIVES else negatives
-        what = task.outcome if positives < MIN_POSITIVES else f"not {task.outcome}"
+        what = task.outcome if positives < MIN_POSITIVES else task.opposite
         raise InputError(
             f"{task.kind}: only {found} people {what} in the {task.days} days after "
             f"{period.as_of:%Y-%m-%d} ({name} period); at least {MIN_POSITIVES} are needed. "
             "Use a longer horizon, or more history and people.")
 
 
-def _sample(period: Period, rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray]:
-    """The training rows, sampled down to MAX_TRAIN_ROWS at random when there are more."""
-    if len(period.frame) <= MAX_TRAIN_ROWS:
-        return period.x, period.y
-    keep = np.sort(rng.choice(len(period.frame), MAX_TRAIN_ROWS, replace=False))
-    return period.x.iloc[keep], period.y[keep]
+def _sample(x: pd.DataFrame, y: np.ndarray, limit: int, rng: np.random.Generator,
+            ) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows, sampled down to ``limit`` at random when there are more."""
+    if len(y) <= limit:
+        return x, y
+    keep = np.sort(rng.choice(len(y), limit, replace=False))
+    return x.iloc[keep], y[keep]
 
 
 def _choose(x: pd.DataFrame, y: np.ndarray) -> tuple[str, dict[str, float]]:
@@ -290,29 +293,26 @@ class Fitted:
 
 
 def _fit_task(cur: duckdb.DuckDBPyConnection, task: Task, reference_at: datetime,
-              cache: dict[datetime, pd.DataFrame], report: Progress, start: float,
-              span: float) -> Fitted:
-    """Train on R − 2N, judge on R − N, refit on the latest window and score as of R."""
+              today: pd.DataFrame, report: Progress, start: float, span: float) -> Fitted:
+    """Train on R − 2N, judge on R − N, refit on the latest window and score ``today`` (the
+    features as of R)."""
     started = time.monotonic()
     horizon = timedelta(days=task.days)
     report(start, f"{task.kind}: features as of two dates")
-    train = _period(cur, task, reference_at - 2 * horizon, cache)
-    test = _period(cur, task, reference_at - horizon, cache)
+    train = _period(cur, task, reference_at - 2 * horizon)
+    test = _period(cur, task, reference_at - horizon)
     _check_enough(task, train, "training")
     _check_enough(task, test, "test")
     rng = np.random.default_rng(RANDOM_STATE)
-    x_train, y_train = _sample(train, rng)
+    x_train, y_train = _sample(train.x, train.y, MAX_TRAIN_ROWS, rng)
     report(start + span * 0.3, f"{task.kind}: comparing models on the training period")
-    chosen, cross_validated = _choose(x_train, y_train)
+    chosen, cross_validated = _choose(*_sample(x_train, y_train, SELECTION_ROWS, rng))
     model = clone(candidates()[chosen]).fit(x_train, y_train)
     report(start + span * 0.6, f"{task.kind}: judging on the held-out period")
     held_out = evaluate(test.y, model.predict_proba(test.x)[:, 1])
-    x_latest, y_latest = _sample(test, rng)
+    x_latest, y_latest = _sample(test.x, test.y, MAX_TRAIN_ROWS, rng)
     final = clone(candidates()[chosen]).fit(x_latest, y_latest)
     report(start + span * 0.8, f"{task.kind}: scoring everyone as of the reference date")
-    if reference_at not in cache:
-        cache[reference_at] = features(cur, reference_at)
-    today = cache[reference_at]
     scored = (today["orders_total"] > 0 if task.kind == "churn"
               else pd.Series(True, index=today.index))
     scores = pd.DataFrame({"person_id": today["person_id"], "score": np.nan})
@@ -326,10 +326,16 @@ def _fit_task(cur: duckdb.DuckDBPyConnection, task: Task, reference_at: datetime
         "scored_with": "refitted on the latest labelled window (features as of the test "
                        "date, outcomes up to the reference date); the held-out figures are "
                        "those of the same recipe trained one window earlier",
-        "scored_people": int(scored.sum()), "seconds": time.monotonic() - started}
+        "scored_people": int(scored.sum()),
+        "scored_population": "everyone who ever bought (those whose last order is over a year "
+                             "old are outside the population it learned on)"
+        if task.kind == "churn" else "every unified person",
+        "seconds": time.monotonic() - started}
     params = {"horizon_days": task.days, "features": list(FEATURES), "model": chosen,
               "random_state": RANDOM_STATE, "max_train_rows": MAX_TRAIN_ROWS,
-              **({"lookback_days": CHURN_LOOKBACK_DAYS} if task.kind == "churn" else {})}
+              "selection_rows": SELECTION_ROWS,
+              **({"population": "bought in the 365 days before the cutoff"}
+                 if task.kind == "churn" else {})}
     return Fitted(task.kind, params, metrics, final, scores)
 
 
@@ -520,12 +526,13 @@ def train(ws: Workspace, horizon_days: int = 30, churn_days: int = 90, clusters:
             raise InputError(f"the {name} must be a whole number of at least {low}")
     cur = ws.cursor()
     reference_at = _require_events(cur)
-    cache: dict[datetime, pd.DataFrame] = {}
+    report(0.0, "features as of the reference date")
+    today = features(cur, reference_at)
     fitted = [
-        _fit_task(cur, Task("propensity", horizon_days, "bought"), reference_at, cache,
-                  report, 0.0, 0.4),
-        _fit_task(cur, Task("churn", churn_days, "stopped buying"), reference_at, cache,
-                  report, 0.4, 0.4)]
+        _fit_task(cur, Task("propensity", horizon_days, "bought", "did not buy"), reference_at,
+                  today, report, 0.05, 0.4),
+        _fit_task(cur, Task("churn", churn_days, "stopped buying", "bought again"), reference_at,
+                  today, report, 0.45, 0.35)]
     report(0.8, "behaviour clusters")
     fitted.append(_behaviour(cur, clusters))
     report(0.95, "saving the scores and models")
@@ -560,19 +567,3 @@ def load_model(cur: duckdb.DuckDBPyConnection, kind: str) -> Pipeline:
     if row is None:
         raise InputError(f"no {kind} model has been trained yet (Scores page)")
     return pickle.loads(row[0])
-
-
-def propensity_auc(ws: Workspace) -> dict[str, Any]:
-    """The figures benchmarks/segments.py prints: trains on the workspace and returns the
-    held-out AUCs, top-decile precision and lift, silhouette and the training time."""
-    result = train(ws)
-    propensity, churn = result.metrics["propensity"], result.metrics["churn"]
-    return {"propensity_auc": propensity["auc"], "churn_auc": churn["auc"],
-            "precision_top_decile": propensity["precision_top_decile"],
-            "base_rate": propensity["base_rate"], "lift_top_decile": propensity["lift_top_decile"],
-            "propensity_model": propensity["model"], "churn_model": churn["model"],
-            "rows_fitted": {"propensity": propensity["rows_fitted"],
-                            "churn": churn["rows_fitted"]},
-            "sampled": propensity["sampled"] or churn["sampled"],
-            "silhouette": result.metrics["behaviour"]["silhouette"],
-            "people": result.people, "train_seconds": result.seconds}

@@ -50,7 +50,7 @@ def test_page_trains_and_shows_the_held_out_figures(with_traits: Path,
                                            ("propensity", "churn", "behaviour")]
     captions = " ".join(c.value for c in app.caption)
     assert "never saw" in captions and "refitted" in captions
-    clusters = app.dataframe[-1].value
+    clusters = app.table[-1].value
     assert "No purchase yet" in set(clusters.iloc[:, 0])
 
 
@@ -62,7 +62,7 @@ def test_page_in_french_after_training(with_traits: Path,
     assert app.title[0].value == "Scores prédictifs"
     assert not app.info
     assert any(m.label == "AUC ROC (0,5 = hasard)" for m in app.metric)
-    labels = set(app.dataframe[-1].value.iloc[:, 0])
+    labels = set(app.table[-1].value.iloc[:, 0])
     assert "Pas encore d'achat" in labels
 
 

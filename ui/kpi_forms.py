@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from cdp_core import i18n, kpi, use_cases
+from cdp_core import i18n, kpi, report, use_cases
 from cdp_core.errors import InputError
 from cdp_core.workspace import Workspace
 from ui import widgets
@@ -18,8 +18,7 @@ from ui.state import REVIEWER, ROI_RAMP, language, tr
 
 def tracked_use_cases(cur: duckdb.DuckDBPyConnection) -> list[use_cases.TrackedUseCase]:
     """The workspace's use cases; the library's, not yet started, before any is installed."""
-    return use_cases.workspace_use_cases(cur) or [
-        use_cases.TrackedUseCase(u, "idea", None, None, None) for u in use_cases.load_library()]
+    return report.tracked_use_cases(cur)
 
 
 def default_portfolio(tracked: list[use_cases.TrackedUseCase]) -> list[str]:
@@ -139,21 +138,13 @@ def lift_summary(result: kpi.Lift) -> None:
         st.warning(tr("kpi.lift.inconclusive", reasons=reasons), icon=":material/warning:")
 
 
-def _benefit_origin(row: pd.Series) -> str:
-    """Where a use case's benefit comes from, as a reader should see it."""
-    if row["benefit_origin"] == "estimated":
-        return tr("kpi.roi.estimated")
-    key = "kpi.roi.measured" if row["conclusive"] else "kpi.roi.measured_uncertain"
-    return tr(key, campaign=row["campaign"])
-
-
 def portfolio_table(portfolio: pd.DataFrame) -> None:
     """The use cases of the business case, measured ones first: benefit used (measured or
     estimated) and costs."""
     shown = portfolio.assign(
         name=portfolio["name_fr"] if language() == "fr" else portfolio["name"],
         department=portfolio["department"].map(lambda d: department_label(kpi.department_id(d))),
-        origin=portfolio.apply(_benefit_origin, axis=1))
+        origin=portfolio.apply(lambda row: report.origin_text(row, language()), axis=1))
     shown = shown.sort_values(["benefit_origin", "benefit_per_year"], ascending=[False, False])
     table(shown[["name", "department", "benefit_per_year", "origin", "estimated_benefit",
                  "one_off_cost", "yearly_cost"]],

@@ -17,6 +17,11 @@ from ui.state import language, tr
 _BLUE, _GREY, _ORANGE = "#2c7fb8", "#9e9e9e", "#f28e2b"
 
 
+def _separators() -> str:
+    """Plotly's decimal and thousands marks for the page's language."""
+    return ",\u202f" if language() == "fr" else ".,"
+
+
 def _date(text: str) -> str:
     return i18n.fmt_date(datetime.fromisoformat(text), language())
 
@@ -65,7 +70,7 @@ def lift_figure(metrics: dict[str, Any]) -> go.Figure:
                      annotation_text=tr("scores.base_line"), annotation_position="top right")
     figure.update_xaxes(title=tr("scores.decile_axis"), tickmode="linear", dtick=1)
     figure.update_yaxes(title=tr("scores.lift_axis"), rangemode="tozero")
-    figure.update_layout(height=360, margin=dict(l=0, r=0, t=30, b=0))
+    figure.update_layout(height=360, margin=dict(l=0, r=0, t=30, b=0), separators=_separators())
     return figure
 
 
@@ -82,7 +87,7 @@ def calibration_figure(metrics: dict[str, Any]) -> go.Figure:
                                 line=dict(color=_ORANGE), marker=dict(size=9)))
     figure.update_xaxes(title=tr("scores.predicted_axis"), tickformat=".0%", range=[0, top])
     figure.update_yaxes(title=tr("scores.observed_axis"), tickformat=".0%", range=[0, top])
-    figure.update_layout(height=360, margin=dict(l=0, r=0, t=30, b=0),
+    figure.update_layout(height=360, margin=dict(l=0, r=0, t=30, b=0), separators=_separators(),
                          legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
     return figure
 
@@ -105,6 +110,27 @@ def cluster_table(metrics: dict[str, Any]) -> pd.DataFrame:
     return frame
 
 
+def bubble_figure(frame: pd.DataFrame) -> go.Figure:
+    """Buyers' clusters as bubbles: recent purchases to the right, revenue up, size = people;
+    numbered in the bubbles and named in the legend (names would overlap on the chart)."""
+    buyers = frame[frame["cluster"] != scoring.NO_PURCHASE].assign(
+        name=lambda f: f["cluster"].astype(str) + " · " + f["label"],
+        number=lambda f: f["cluster"].astype(str))
+    figure = px.scatter(
+        buyers, x="median_recency_days", y="avg_revenue_365d", size="people", color="name",
+        text="number", size_max=60, color_discrete_sequence=px.colors.qualitative.Set2,
+        labels={"median_recency_days": tr("scores.col.median_recency_days"),
+                "avg_revenue_365d": tr("scores.col.avg_revenue_365d"),
+                "people": tr("scores.col.people"), "name": "", "number": ""})
+    figure.update_traces(textfont=dict(size=14, color="#333"), cliponaxis=False)
+    oldest, richest = buyers["median_recency_days"].max(), buyers["avg_revenue_365d"].max()
+    figure.update_xaxes(range=[oldest * 1.12, -oldest * 0.08])  # recent on the right
+    figure.update_yaxes(range=[-richest * 0.12, richest * 1.2], ticksuffix=" €")
+    figure.update_layout(height=540, margin=dict(l=0, r=0, t=10, b=0), separators=_separators(),
+                         legend=dict(orientation="h", yanchor="top", y=-0.2, x=0))
+    return figure
+
+
 def behaviour_section(metrics: dict[str, Any]) -> None:
     """Tiles, the clusters as bubbles (recency by revenue, size = people) and the table."""
     lang = language()
@@ -114,19 +140,9 @@ def behaviour_section(metrics: dict[str, Any]) -> None:
         (tr("scores.cluster_count"), i18n.fmt_number(len(frame) - 1, lang)),
         (tr("scores.silhouette"), i18n.fmt_number(metrics["silhouette"], lang, 2))])
     st.caption(tr("scores.behaviour_help"))
-    buyers = frame[frame["cluster"] != scoring.NO_PURCHASE]
-    figure = px.scatter(
-        buyers, x="median_recency_days", y="avg_revenue_365d", size="people", color="label",
-        text="label", size_max=70, color_discrete_sequence=px.colors.qualitative.Set2,
-        labels={"median_recency_days": tr("scores.col.median_recency_days"),
-                "avg_revenue_365d": tr("scores.col.avg_revenue_365d"),
-                "people": tr("scores.col.people"), "label": ""})
-    figure.update_traces(textposition="top center", showlegend=False, cliponaxis=False)
-    figure.update_xaxes(autorange="reversed", rangemode="tozero")
-    figure.update_yaxes(rangemode="tozero", ticksuffix=" €")
-    figure.update_layout(height=460, margin=dict(l=0, r=0, t=40, b=0))
-    st.plotly_chart(figure, width="stretch")
+    st.plotly_chart(bubble_figure(frame), width="stretch")
     shown = pd.DataFrame({
+        "cluster": frame["cluster"].astype(str),
         "label": frame["label"],
         "people": frame["people"].map(lambda v: i18n.fmt_number(v, lang)),
         "share": (frame["people"] / metrics["people"]).map(lambda v: i18n.fmt_pct(v, lang, 0)),
@@ -135,7 +151,6 @@ def behaviour_section(metrics: dict[str, Any]) -> None:
         "median_recency_days": frame["median_recency_days"].map(lambda v: i18n.fmt_number(v,
                                                                                           lang)),
         "web_share": frame["web_share"].map(lambda v: i18n.fmt_pct(v, lang, 0))})
-    st.dataframe(shown, hide_index=True, width="stretch", column_config={
-        c: st.column_config.TextColumn(tr(f"scores.col.{c}"),
-                                       alignment=None if c == "label" else "right")
-        for c in shown.columns})
+    # A small summary as a plain table: long descriptions wrap instead of scrolling.
+    st.table(shown.set_index("cluster").rename_axis(tr("scores.table.cluster"))
+             .rename(columns=lambda c: tr(f"scores.table.{c}")))

@@ -31,6 +31,7 @@ _PAGES = {
         ("app_pages/use_cases.py", "nav.use_cases", ":material/lightbulb:"),
         ("app_pages/roadmap.py", "nav.roadmap", ":material/map:"),
         ("app_pages/kpi_roi.py", "nav.kpi_roi", ":material/monitoring:"),
+        ("app_pages/workshop.py", "nav.workshop", ":material/co_present:"),
     ],
 }
 

@@ -64,12 +64,13 @@ def score_metrics(scores: dict[str, float | None]) -> None:
             unsafe_allow_html=True)
 
 
-def metric_tiles(figures: list[tuple[str, str]], per_row: int = 4) -> None:
-    """Rows of big metric tiles, each (label, value already formatted for the language)."""
+def metric_tiles(figures: list[tuple[str, str]], per_row: int = 4, border: bool = False) -> None:
+    """Rows of big metric tiles, each (label, value already formatted for the language);
+    ``border`` frames each tile, for a screen shown in a meeting room."""
     for start in range(0, len(figures), per_row):
         row = figures[start:start + per_row]
         for column, (label, value) in zip(st.columns(per_row), row, strict=False):
-            column.metric(label, value)
+            column.metric(label, value, border=border)
 
 
 def score_bars(frame: pd.DataFrame, label: str, scores: tuple[str, ...]) -> go.Figure:

@@ -1,0 +1,134 @@
+"""The app under load: first render time of every page, then five sessions navigating at once.
+
+Targets (issue "journey and robustness"), with a 1,000,000-profile workspace on this 2-core
+machine: each page rendered in <= 2 s once the connection is warm, and 5 concurrent sessions
+navigating for two minutes without an error.
+
+A render is timed from a click on the page's link in the sidebar (as a user moves around the
+app, the browser session kept) to the moment the page's script has finished (Streamlit's
+``data-test-script-state`` back to ``notRunning``) with its title on screen. Each page is
+opened once to warm it (the connection, cached queries), then timed three times; the first
+visit is a fresh load of its address (a bookmark), the Streamlit session included.
+
+Run from the repository root (the workspace must be unified; it is opened, not changed):
+    python -m benchmarks.app_load --workspace PATH [--minutes 2] [--sessions 5]
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import random
+import statistics
+import time
+from pathlib import Path
+
+from playwright.sync_api import Page
+
+from cdp_core import i18n
+from tests.browser import chromium, streamlit_app
+from ui.shell import _PAGES
+
+TITLES = {Path(path).stem: i18n.t(title) for entries in _PAGES.values()
+          for path, title, _ in entries}
+SLUGS = list(TITLES)
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+def _finished(tab: Page) -> None:
+    tab.locator("h1").first.wait_for(timeout=120_000)
+    tab.locator(IDLE).wait_for(timeout=120_000)
+
+
+def load_seconds(tab: Page, url: str, slug: str) -> float:
+    """Seconds from opening a page's address until its script has finished."""
+    start = time.perf_counter()
+    tab.goto(f"{url}/{'' if slug == SLUGS[0] else slug}")  # the first page is the root
+    _finished(tab)
+    return time.perf_counter() - start
+
+
+# Flags the end of the next script run: a change of the app's script state away from "running".
+_WATCH_NEXT_RUN = """() => {
+  window.__runFinished = false;
+  const app = document.querySelector("[data-testid='stApp']");
+  new MutationObserver((records, observer) => {
+    if (records.some(r => r.attributeName === "data-test-script-state"
+                          && r.oldValue === "running")) {
+      window.__runFinished = true;
+      observer.disconnect();
+    }
+  }).observe(app, {attributes: true, attributeOldValue: true});
+}"""
+
+
+def click_seconds(tab: Page, slug: str) -> float:
+    """Seconds from clicking a page's link in the sidebar until its script has finished."""
+    link = tab.locator("[data-testid='stSidebarNav'] a").filter(has_text=TITLES[slug]).first
+    tab.evaluate(_WATCH_NEXT_RUN)
+    start = time.perf_counter()
+    link.click()
+    tab.wait_for_function("window.__runFinished === true", timeout=120_000, polling=50)
+    _finished(tab)
+    return time.perf_counter() - start
+
+
+def _there_and_back(tab: Page, slug: str) -> float:
+    """Leave for another page, then time the click back to ``slug``."""
+    click_seconds(tab, "sources" if slug != "sources" else "customer360")
+    return click_seconds(tab, slug)
+
+
+def _session(url: str, seconds: float, seed: int, results: multiprocessing.Queue) -> None:
+    """One user clicking from page to page at random; reports visits and errors."""
+    rng = random.Random(seed)
+    visits, errors, slowest = 0, [], 0.0
+    with chromium() as browser:
+        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        load_seconds(tab, url, rng.choice(SLUGS))
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            slug = rng.choice([s for s in SLUGS if s not in tab.url.rsplit("/", 1)[-1:]])
+            try:
+                slowest = max(slowest, click_seconds(tab, slug))
+                if tab.locator("[data-testid='stException']").count():
+                    errors.append(f"{slug}: exception on the page")
+            except Exception as exc:  # noqa: BLE001 - every failure is a finding to report
+                errors.append(f"{slug}: {type(exc).__name__}")
+            visits += 1
+    results.put((visits, errors, slowest))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workspace", type=Path, required=True)
+    parser.add_argument("--minutes", type=float, default=2)
+    parser.add_argument("--sessions", type=int, default=5)
+    args = parser.parse_args()
+    with streamlit_app(args.workspace, timeout=600) as url:
+        with chromium() as browser:
+            tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+            print(f"{'page':<14} first visit   warm (median of 3)")
+            for slug in SLUGS:
+                first = load_seconds(tab, url, slug)
+                warm = statistics.median(_there_and_back(tab, slug) for _ in range(3))
+                flag = "" if warm <= 2 else "   over the 2 s target"
+                print(f"{slug:<14} {first:8.2f} s   {warm:8.2f} s{flag}", flush=True)
+        results: multiprocessing.Queue = multiprocessing.Queue()
+        workers = [multiprocessing.Process(target=_session,
+                                           args=(url, args.minutes * 60, seed, results))
+                   for seed in range(args.sessions)]
+        for worker in workers:
+            worker.start()
+        reports = [results.get() for _ in workers]
+        for worker in workers:
+            worker.join()
+    visits = sum(r[0] for r in reports)
+    errors = [e for r in reports for e in r[1]]
+    print(f"{args.sessions} sessions for {args.minutes:g} min: {visits} page visits, "
+          f"slowest {max(r[2] for r in reports):.1f} s, {len(errors)} errors")
+    for error in errors[:20]:
+        print("  ", error)
+
+
+if __name__ == "__main__":
+    main()

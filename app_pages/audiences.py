@@ -61,11 +61,14 @@ if len(chosen) >= 2:
 
 st.subheader(tr("aud.history"))
 history = segments.history(cur, chosen or names[:5])
-figure = px.line(history, x="refreshed_at", y="size", color="name", markers=True,
-                 labels={"refreshed_at": "", "size": tr("aud.col.size"), "name": ""})
-figure.update_layout(height=340, margin=dict(l=0, r=0, t=10, b=0),
-                     legend=dict(orientation="h", y=-0.2))
-st.plotly_chart(figure, width="stretch")
+if history["refreshed_at"].dt.date.nunique() < 2:
+    st.info(tr("aud.history_soon"), icon=":material/timeline:")
+else:
+    figure = px.line(history, x="refreshed_at", y="size", color="name", markers=True,
+                     labels={"refreshed_at": "", "size": tr("aud.col.size"), "name": ""})
+    figure.update_layout(height=340, margin=dict(l=0, r=0, t=10, b=0),
+                         legend=dict(orientation="h", y=-0.2))
+    st.plotly_chart(figure, width="stretch")
 
 st.subheader(tr("aud.export"))
 rule = segments.pressure_rule(cur)

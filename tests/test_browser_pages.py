@@ -66,6 +66,24 @@ def test_upload_preview_map_and_ingest_a_latin1_file(page: tuple[Page, str]) -> 
     assert tab.locator("[data-testid='stException']").count() == 0
 
 
+def test_upload_an_excel_file_and_pick_its_sheet(page: tuple[Page, str]) -> None:
+    tab, url = page
+    tab.goto(f"{url}/sources")
+    tab.locator("[data-testid='stFileUploader'] input[type='file']").first.set_input_files(
+        str(ROOT / "tests" / "data" / "librairie" / "service_client.xlsx"))
+    sheet = tab.locator("[data-testid='stSelectbox']").filter(
+        has=tab.get_by_text("Sheet", exact=True))
+    sheet.click()
+    tab.get_by_role("option", name="Appels clients").click()  # the data, not the notes
+    name = tab.get_by_label("Source name")
+    name.fill("Service")
+    name.press("Enter")
+    tab.get_by_role("button", name="Ingest").click()
+    tab.get_by_text("Service: version 1 ingested, 3 rows.").wait_for(timeout=60_000)
+    tab.screenshot(path=ARTIFACTS / "sources_excel.png", full_page=True)
+    assert tab.locator("[data-testid='stException']").count() == 0
+
+
 def test_catalogue_tabs_and_full_report(page: tuple[Page, str]) -> None:
     tab, url = page
     tab.goto(f"{url}/catalogue")

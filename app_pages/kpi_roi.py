@@ -21,7 +21,7 @@ lift_tab, trend_tab, roi_tab, department_tab = st.tabs(
 
 with lift_tab:
     try:
-        listed = kpi.campaigns(cur)
+        listed = kpi_forms.campaigns(ws)
     except InputError:
         listed = None
         st.info(tr("kpi.lift.no_events"), icon=":material/campaign:")
@@ -33,7 +33,7 @@ with lift_tab:
         chosen = st.selectbox(tr("kpi.lift.campaign"), [kpi.ALL_CAMPAIGNS, *names],
                               key=KPI_CAMPAIGN, format_func=lambda c: tr("kpi.lift.all")
                               if c == kpi.ALL_CAMPAIGNS else c)
-        result = kpi.campaign_lift(cur, None if chosen == kpi.ALL_CAMPAIGNS else chosen)
+        result = kpi_forms.campaign_lift(ws, None if chosen == kpi.ALL_CAMPAIGNS else chosen)
         kpi_forms.lift_summary(result)
         st.plotly_chart(kpi_charts.lift_figure(result), width="stretch")
         kpi_forms.table(kpi.lift_groups(result).assign(
@@ -72,7 +72,8 @@ with roi_tab:
     picked = st.multiselect(tr("kpi.roi.use_cases"), list(by_id), key=ROI_USE_CASES,
                             default=kpi_forms.default_portfolio(tracked),
                             format_func=lambda u: by_id[u].use_case.name_in(lang))
-    portfolio = kpi.use_case_benefits(cur, kpi.portfolio(by_id[u].use_case for u in picked))
+    portfolio = kpi_forms.use_case_benefits(
+        ws, kpi.portfolio(by_id[u].use_case for u in picked))
     if portfolio.empty:
         st.info(tr("kpi.roi.no_use_cases"))
     else:

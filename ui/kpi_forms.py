@@ -21,6 +21,41 @@ def tracked_use_cases(cur: duckdb.DuckDBPyConnection) -> list[use_cases.TrackedU
     return report.tracked_use_cases(cur)
 
 
+def _key(ws: Workspace) -> tuple[str, tuple[int, object]]:
+    """A cache key that changes with every write to the workspace (each write is audited)."""
+    return str(ws.path), report.data_version(ws.cursor())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _campaigns(_cur: duckdb.DuckDBPyConnection, key: tuple) -> pd.DataFrame:
+    return kpi.campaigns(_cur)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _lift(_cur: duckdb.DuckDBPyConnection, key: tuple, campaign: str | None) -> kpi.Lift:
+    return kpi.campaign_lift(_cur, campaign)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _benefits(_cur: duckdb.DuckDBPyConnection, key: tuple, frame: pd.DataFrame) -> pd.DataFrame:
+    return kpi.use_case_benefits(_cur, frame)
+
+
+def campaigns(ws: Workspace) -> pd.DataFrame:
+    """The campaigns with sends, read once per state of the workspace (a second at 1M)."""
+    return _campaigns(ws.cursor(), _key(ws))
+
+
+def campaign_lift(ws: Workspace, campaign: str | None) -> kpi.Lift:
+    """A campaign's lift (all pooled for None), computed once per state of the workspace."""
+    return _lift(ws.cursor(), _key(ws), campaign)
+
+
+def use_case_benefits(ws: Workspace, frame: pd.DataFrame) -> pd.DataFrame:
+    """Measured or estimated benefits (seconds at 1M: one lift per campaign), cached."""
+    return _benefits(ws.cursor(), _key(ws), frame)
+
+
 def default_portfolio(tracked: list[use_cases.TrackedUseCase]) -> list[str]:
     """Every use case but the paused ones: the business case of the whole roadmap."""
     return [t.use_case.id for t in tracked if t.status != "paused"]

@@ -8,7 +8,7 @@ from cdp_core.errors import WorkbenchError
 from cdp_core.mapping import EVENT_KINDS
 from ui import widgets
 from ui.segment_builder import field_label
-from ui.state import REVIEWER, language, tr, workspace
+from ui.state import REVIEWER, language, tr, trait_figures, workspace
 
 ws = workspace()
 st.title(tr("traits.title"))
@@ -37,7 +37,7 @@ if not traits.has_traits(cur):
 
 last = traits.last_refresh(cur)
 st.caption(tr("traits.reference", date=i18n.fmt_date(last["reference_at"], lang)))
-figures = traits.summary(cur)
+figures, grid, cells, channels = trait_figures(cur, str(ws.path), int(last["refresh_id"]))
 widgets.metric_tiles([
     (tr("traits.buyers"), i18n.fmt_number(figures.buyers, lang)),
     (tr("traits.web_to_store"), i18n.fmt_number(figures.web_to_store, lang)),
@@ -47,18 +47,17 @@ widgets.metric_tiles([
 left, right = st.columns([3, 2])
 with left:
     st.subheader(tr("traits.rfm"))
-    figure = widgets.rfm_heatmap(traits.rfm_grid(cur), lambda c: tr(f"rfm.{c}"),
+    figure = widgets.rfm_heatmap(grid, lambda c: tr(f"rfm.{c}"),
                                  tr("traits.fm_score"), tr("traits.recency_score"))
     st.plotly_chart(figure, width="stretch")
 with right:
     st.subheader(tr("traits.cells"))
-    cells = traits.distribution(cur, "rfm_cell").query("value != 'no_purchase'")
-    cells["value"] = cells["value"].map(lambda c: tr(f"rfm.{c}"))
+    cells = cells.query("value != 'no_purchase'").assign(
+        value=lambda f: f["value"].map(lambda c: tr(f"rfm.{c}")))
     st.plotly_chart(widgets.bar_chart(cells, "value", "people", horizontal=True), width="stretch")
 
 st.subheader(tr("traits.channels"))
-channels = traits.distribution(cur, "channel_profile")
-channels["value"] = channels["value"].map(lambda c: tr(f"traits.channel.{c}"))
+channels = channels.assign(value=channels["value"].map(lambda c: tr(f"traits.channel.{c}")))
 st.plotly_chart(widgets.bar_chart(channels, "value", "people", horizontal=True), width="stretch")
 
 st.subheader(tr("traits.declared"))

@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from cdp_core import demo, golden, i18n, profiling
+from cdp_core import demo, golden, i18n, profiling, traits
 from cdp_core.errors import WorkbenchError
 from cdp_core.workspace import Workspace
 
@@ -70,6 +70,15 @@ def golden_summary(_cur: duckdb.DuckDBPyConnection, workspace: str,
     """What unification adds, computed once per build of the profiles (seconds at a million
     people); ``workspace`` and ``build`` (its id and time) are the cache key."""
     return golden.summary(_cur)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def trait_figures(_cur: duckdb.DuckDBPyConnection, workspace: str, refresh_id: int,
+                  ) -> tuple[traits.TraitSummary, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The Traits page's figures (a second at a million people), once per refresh:
+    the summary, the RFM grid, people per RFM cell and per channel profile."""
+    return (traits.summary(_cur), traits.rfm_grid(_cur), traits.distribution(_cur, "rfm_cell"),
+            traits.distribution(_cur, "channel_profile"))
 
 
 def selected_source(names: list[str]) -> str | None:

@@ -10,11 +10,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cdp_core.demo_data import GROUND_TRUTH_FILE, generate_demo_files
 from cdp_core.ingest import SourceMeta, ingest_file
 from cdp_core.traits import TraitDefinition, declare
 from cdp_core.workspace import Workspace
+
+if TYPE_CHECKING:
+    from cdp_core.use_cases import UseCase
 
 DEFAULT_PEOPLE = 20_000
 DEFAULT_SEED = 7
@@ -48,7 +52,28 @@ def _activate(ws: Workspace, report: Progress) -> str:
     library = use_cases.load_library()
     use_cases.install_library(ws)
     saved = use_cases.install_segments(ws, library)
+    report(0.98, "rebuilding the KPIs' last 12 months")
+    _project_under_way(ws, library)
     return f"{len(library)} use cases, {saved} segments"
+
+
+def _project_under_way(ws: Workspace, library: list[UseCase]) -> None:
+    """A CDP project a year in: the use cases the demo's campaigns measure went live with
+    their campaign's first send, and every computed KPI has its monthly history rebuilt from
+    the dated events, so trends and their go-live marks show from the first start."""
+    from cdp_core import kpi, use_cases
+
+    for use_case in library:
+        computed = {k.id: k.computed for k in use_case.kpis if k.computed}
+        if computed:
+            kpi.backfill_history(ws, use_case.id, computed,
+                                 targets={k.id: k.target for k in use_case.kpis})
+        if use_case.campaign:
+            first_send = ws.cursor().execute(
+                "SELECT min(event_at)::DATE FROM golden.events WHERE kind = 'campaign_sends' "
+                "AND props['campagne'] = ?", [use_case.campaign]).fetchone()[0]
+            if first_send is not None:
+                use_cases.set_status(ws, use_case.id, "active", first_send, by="demo")
 
 
 def build_demo(

@@ -25,13 +25,12 @@ from pathlib import Path
 from playwright.sync_api import Page
 
 from cdp_core import i18n
-from tests.browser import chromium, streamlit_app
+from tests.browser import IDLE, chromium, streamlit_app
 from ui.shell import _PAGES
 
 TITLES = {Path(path).stem: i18n.t(title) for entries in _PAGES.values()
           for path, title, _ in entries}
 SLUGS = list(TITLES)
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
 def _finished(tab: Page) -> None:

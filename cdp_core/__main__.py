@@ -86,6 +86,11 @@ def _match(args: argparse.Namespace) -> None:
         raise WorkbenchError(f"--threshold {args.threshold}: give a probability between 0 and 1")
     if args.model and not Path(args.model).is_file():
         raise WorkbenchError(f"{args.model}: no such model file")
+    if args.engine == "spark":
+        _match_spark(args)
+        return
+    if args.input or args.output:
+        raise WorkbenchError("--input and --output go with --engine spark")
     from cdp_core.unify import unify  # Splink is slow to import: only the commands using it pay
 
     with Workspace.open(args.workspace) as ws:
@@ -95,12 +100,54 @@ def _match(args: argparse.Namespace) -> None:
         print(built.summary())
 
 
+def _match_spark(args: argparse.Namespace) -> None:
+    """Score and cluster exported records on Spark; the workspace is not opened (it may be
+    elsewhere): `import-clusters` brings the result into it."""
+    if not (args.model and args.input and args.output):
+        raise WorkbenchError("--engine spark needs --model MODEL.json, --input DIR (from "
+                             "`export WS standardised DIR`) and --output DIR")
+    from cdp_core import matching, offload
+
+    model = matching.load_model_json(args.model)
+    offload.read_manifest(args.input, offload.STANDARDISED)  # refuse bad input before Spark starts
+    from cdp_core import spark_engine
+
+    result = spark_engine.match_parquet(model, args.input, args.output, threshold=args.threshold,
+                                        progress=_progress("match"))
+    print(result.summary())
+
+
+def _import_clusters(args: argparse.Namespace) -> None:
+    """A Spark run's pairs and clusters become the workspace's matching run."""
+    if not Path(args.workspace).is_file():
+        raise WorkbenchError(f"{args.workspace}: no such workspace")
+    from cdp_core import offload
+
+    offload.read_manifest(args.directory, offload.MATCHED)  # before opening the workspace
+    with Workspace.open(args.workspace) as ws:
+        run, built = offload.import_clusters(ws, args.directory,
+                                             progress=_progress("import"))
+    print(run.summary())
+    print(built.summary())
+
+
+def _export_standardised(args: argparse.Namespace) -> None:
+    """The match input as Parquet for another engine (Spark), with its manifest."""
+    if not Path(args.workspace).is_file():
+        raise WorkbenchError(f"{args.workspace}: no such workspace")
+    from cdp_core import offload
+
+    with Workspace.open(args.workspace, read_only=True) as ws:
+        print(offload.export_standardised(ws, args.names[0]).summary())
+
+
 def _export(args: argparse.Namespace) -> None:
     if args.what == "segment":
         _export_segment(args)
         return
     if len(args.names) != 1:
-        raise WorkbenchError(f"usage: export WS {args.what} OUT.csv")
+        out = "DIR" if args.what == "standardised" else "OUT.csv"
+        raise WorkbenchError(f"usage: export WS {args.what} {out}")
     if args.channel or args.hashed or args.fields:
         raise WorkbenchError("--channel, --hashed and --fields apply to segments only")
     if args.what == "profiles":
@@ -108,6 +155,9 @@ def _export(args: argparse.Namespace) -> None:
         return
     if args.lineage or args.consented:
         raise WorkbenchError("--lineage and --consented apply to profiles only")
+    if args.what == "standardised":
+        _export_standardised(args)
+        return
     from cdp_core import matching
 
     with Workspace.open(args.workspace, read_only=True) as ws:
@@ -229,11 +279,22 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("workspace")
     match.add_argument("--threshold", type=float)
     match.add_argument("--model")
+    match.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb",
+                       help="spark: score exported records on Spark (needs --input, --output)")
+    match.add_argument("--input", metavar="DIR", help="spark: `export WS standardised DIR` output")
+    match.add_argument("--output", metavar="DIR", help="spark: where pairs and clusters go")
     match.set_defaults(run=_match)
 
-    export = commands.add_parser("export", help="export clusters, profiles or a segment")
+    imported = commands.add_parser("import-clusters",
+                                   help="store a Spark match's clusters as the matching run")
+    imported.add_argument("workspace")
+    imported.add_argument("directory", metavar="DIR")
+    imported.set_defaults(run=_import_clusters)
+
+    export = commands.add_parser("export", help="export clusters, profiles, a segment or the "
+                                 "standardised records (Parquet, for Spark)")
     export.add_argument("workspace")
-    export.add_argument("what", choices=["clusters", "profiles", "segment"])
+    export.add_argument("what", choices=["clusters", "profiles", "segment", "standardised"])
     export.add_argument("names", nargs="+", metavar="[NAME] OUT")
     export.add_argument("--lineage", action="store_true",
                         help="profiles: add each value's source and record")

@@ -66,7 +66,8 @@ __all__ = [
     "load_settings", "m_u_parameters_chart", "match_weights_chart", "pairwise_quality", "predict",
     "recluster", "remove_blocked_values", "run_match", "save_blocked_values", "save_model",
     "save_model_json", "save_settings", "saved_labels", "settings_to_splink_json",
-    "suggest_settings", "to_splink_settings", "too_slow", "train", "waterfall_chart",
+    "store_scored_pairs", "suggest_settings", "to_splink_settings", "too_slow", "train",
+    "waterfall_chart",
 ]
 
 Progress = Callable[[float, str], None]
@@ -83,6 +84,7 @@ RECORDS_PER_SECOND = 15_000  # input, training, rules and clustering (measured)
 SLOW_SECONDS = 600
 MODEL_FORMAT = "cdp-workbench-match-model"
 _MODEL_TABLE = "match.model_settings"
+NEVER_LINK_TABLE = f"{CATALOG}.meta.never_link"
 _NOTE_SEPARATOR = "\n"
 
 
@@ -566,19 +568,25 @@ def _ensure_model_table(cur: duckdb.DuckDBPyConnection) -> None:
 def save_model(ws: Workspace, model: TrainedModel) -> TrainedModel:
     """Store the model as the workspace's current one; return it with its model_id."""
     with ws.transaction() as cur:
-        _ensure_model_table(cur)
-        model_id = cur.execute("SELECT coalesce(max(model_id), 0) + 1 FROM meta.match_models"
-                               ).fetchone()[0]
-        cur.execute("UPDATE meta.match_models SET is_current = false WHERE is_current")
-        cur.execute("INSERT INTO meta.match_models (model_id, splink_settings, threshold, "
-                    "trained_with_labels, note, is_current) VALUES (?, ?, ?, ?, ?, true)",
-                    [model_id, json.dumps(model.splink_model), model.threshold,
-                     model.trained_with_labels, _NOTE_SEPARATOR.join(model.notes) or None])
-        cur.execute(f"INSERT INTO {_MODEL_TABLE} VALUES (?, ?)",  # noqa: S608
-                    [model_id, model.settings.to_json()])
-        ws.audit(cur, "match model", f"model_id={model_id} labels={model.trained_with_labels}")
+        model_id = _insert_model(ws, cur, model)
     model.model_id = model_id
     return model
+
+
+def _insert_model(ws: Workspace, cur: duckdb.DuckDBPyConnection, model: TrainedModel) -> int:
+    """Store the model as the current one inside the caller's transaction; return its id."""
+    _ensure_model_table(cur)
+    model_id = cur.execute("SELECT coalesce(max(model_id), 0) + 1 FROM meta.match_models"
+                           ).fetchone()[0]
+    cur.execute("UPDATE meta.match_models SET is_current = false WHERE is_current")
+    cur.execute("INSERT INTO meta.match_models (model_id, splink_settings, threshold, "
+                "trained_with_labels, note, is_current) VALUES (?, ?, ?, ?, ?, true)",
+                [model_id, json.dumps(model.splink_model), model.threshold,
+                 model.trained_with_labels, _NOTE_SEPARATOR.join(model.notes) or None])
+    cur.execute(f"INSERT INTO {_MODEL_TABLE} VALUES (?, ?)",  # noqa: S608
+                [model_id, model.settings.to_json()])
+    ws.audit(cur, "match model", f"model_id={model_id} labels={model.trained_with_labels}")
+    return model_id
 
 
 def load_model(cur: duckdb.DuckDBPyConnection, model_id: int | None = None) -> TrainedModel:
@@ -608,7 +616,7 @@ def save_model_json(model: TrainedModel, path: str | Path) -> None:
 
 def load_model_json(path: str | Path) -> TrainedModel:
     """Read a model file written by `save_model_json`."""
-    return TrainedModel.from_json(Path(path).read_text(encoding="utf-8"))
+    return TrainedModel.from_json(Path(path).read_text(encoding="utf-8", errors="replace"))
 
 
 # --------------------------------------------------------------------------- prediction
@@ -679,11 +687,21 @@ def _rule_pairs_sql(records: str, settings: MatchSettings) -> str:
     return " UNION ".join(parts) or "SELECT NULL AS id_a, NULL AS id_b WHERE false"
 
 
+def _never_sql(never_link: str) -> str:
+    """The never-link pairs of ``never_link`` as (id_a, id_b), smallest id first."""
+    return (f"SELECT DISTINCT least(unique_id_l, unique_id_r) AS id_a, "  # noqa: S608
+            f"greatest(unique_id_l, unique_id_r) AS id_b FROM {never_link}")
+
+
 def _edges_sql(scored: str, records: str, settings: MatchSettings,
-               model: dict[str, Any]) -> str:
-    """Final pairs: never-link, then rules, then guards, then the model decide each one."""
-    gammas = [f"gamma_{c['output_column_name']}" for c in model["comparisons"]]
-    gamma_cols = "".join(f", m.{quote_ident(g)}" for g in gammas)
+               model: dict[str, Any], never_link: str = NEVER_LINK_TABLE) -> str:
+    """Final pairs: never-link, then rules, then guards, then the model decide each one.
+
+    Plain SQL that sqlglot also writes for Spark (`cdp_core.spark_engine`), which passes an
+    empty ``never_link`` relation: reviewers' decisions are applied when its pairs come back.
+    """
+    gammas = [quote_ident(f"gamma_{c['output_column_name']}") for c in model["comparisons"]]
+    gamma_cols = "".join(f", m.{g}" for g in gammas)
     return f"""
         WITH model AS (
             SELECT least(unique_id_l, unique_id_r) AS id_a,
@@ -691,9 +709,7 @@ def _edges_sql(scored: str, records: str, settings: MatchSettings,
                    AS vetoed
             FROM {scored}),
         rule AS ({_rule_pairs_sql(records, settings)}),
-        never AS (SELECT DISTINCT least(unique_id_l, unique_id_r) AS id_a,
-                         greatest(unique_id_l, unique_id_r) AS id_b
-                  FROM {CATALOG}.meta.never_link),
+        never AS ({_never_sql(never_link)}),
         pairs AS (
             SELECT coalesce(m.id_a, r.id_a) AS id_a, coalesce(m.id_b, r.id_b) AS id_b,
                    r.id_a IS NOT NULL AS by_rule, m.match_probability AS model_probability,
@@ -704,7 +720,7 @@ def _edges_sql(scored: str, records: str, settings: MatchSettings,
                     WHEN p.by_rule THEN 1.0 ELSE p.model_probability END AS match_probability,
                CASE WHEN n.id_a IS NOT NULL THEN 'never_link' WHEN p.by_rule THEN 'rule'
                     WHEN p.vetoed THEN 'guard' ELSE 'model' END AS decided_by,
-               p.* EXCLUDE (id_a, id_b, by_rule, vetoed)
+               p.model_probability, p.match_weight{"".join(f", p.{g}" for g in gammas)}
         FROM pairs p LEFT JOIN never n ON n.id_a = p.id_a AND n.id_b = p.id_b
     """  # noqa: S608
 
@@ -773,25 +789,33 @@ def _cluster(session: _Session, edges: str, threshold: float) -> str:
 def _store_run(ws: Workspace, session: _Session, *, started: datetime, model_id: int | None,
                threshold: float, clusters: str, edges: str | None) -> RunResult:
     """Replace the result tables and record the run, all in one transaction."""
+    with ws.transaction() as cur:
+        return _write_run(ws, cur, session, started=started, model_id=model_id,
+                          threshold=threshold, clusters=clusters, edges=edges)
+
+
+def _write_run(ws: Workspace, cur: duckdb.DuckDBPyConnection, session: _Session, *,
+               started: datetime, model_id: int | None, threshold: float, clusters: str,
+               edges: str | None) -> RunResult:
+    """Replace the result tables and record the run inside the caller's transaction."""
     own = session.own
     pairs = own.execute(f"SELECT count(*) FROM {edges or CATALOG + '.match.predictions'} "  # noqa: S608
                         "WHERE match_probability >= ?", [threshold]).fetchone()[0]
     n_clusters = own.execute(f"SELECT count(DISTINCT cluster_id) FROM {clusters}"  # noqa: S608
                              ).fetchone()[0]
     memory = f"{MEMORY_CATALOG}.main"
-    with ws.transaction() as cur:
-        if edges is not None:
-            cur.execute("CREATE OR REPLACE TABLE match.predictions AS "  # noqa: S608
-                        f"SELECT * FROM {memory}.{edges}")
-        cur.execute("CREATE OR REPLACE TABLE match.clusters AS "  # noqa: S608
-                    f"SELECT * FROM {memory}.{clusters} ORDER BY cluster_id, unique_id")
-        run_id = cur.execute("SELECT coalesce(max(run_id), 0) + 1 FROM meta.match_runs"
-                             ).fetchone()[0]
-        cur.execute("INSERT INTO meta.match_runs VALUES (?, ?, current_timestamp, ?, ?, ?, ?, ?)",
-                    [run_id, started, model_id, threshold, session.records, pairs, n_clusters])
-        refresh_metrics(cur)
-        ws.audit(cur, "match run", f"run_id={run_id} model_id={model_id} records="
-                 f"{session.records} pairs={pairs} clusters={n_clusters}")
+    if edges is not None:
+        cur.execute("CREATE OR REPLACE TABLE match.predictions AS "  # noqa: S608
+                    f"SELECT * FROM {memory}.{edges}")
+    cur.execute("CREATE OR REPLACE TABLE match.clusters AS "  # noqa: S608
+                f"SELECT * FROM {memory}.{clusters} ORDER BY cluster_id, unique_id")
+    run_id = cur.execute("SELECT coalesce(max(run_id), 0) + 1 FROM meta.match_runs"
+                         ).fetchone()[0]
+    cur.execute("INSERT INTO meta.match_runs VALUES (?, ?, current_timestamp, ?, ?, ?, ?, ?)",
+                [run_id, started, model_id, threshold, session.records, pairs, n_clusters])
+    refresh_metrics(cur)
+    ws.audit(cur, "match run", f"run_id={run_id} model_id={model_id} records="
+             f"{session.records} pairs={pairs} clusters={n_clusters}")
     seconds = (datetime.now() - started).total_seconds()
     return RunResult(run_id, model_id, threshold, session.records, pairs, n_clusters, seconds)
 
@@ -829,6 +853,46 @@ def predict(ws: Workspace, model: TrainedModel, threshold: float | None = None,
                             threshold=threshold, clusters=clusters, edges=edges)
     report(1.0, "done")
     return result
+
+
+def store_scored_pairs(ws: Workspace, model: TrainedModel, pairs_parquet: str,
+                       threshold: float) -> RunResult:
+    """Store pairs another engine scored with ``model`` (Spark) as this workspace's run.
+
+    The pairs (``match.predictions`` columns, as `cdp_core.spark_engine` writes them) are
+    clustered here as `predict` clusters its own: never-link pairs cut, must-link pairs added,
+    so reviewers' decisions hold. The match input is rebuilt for the model's settings, the
+    model saved as the current one and the results replaced, all in one transaction.
+
+    Raises:
+        InputError: a pair names a record the workspace's current sources do not hold.
+    """
+    started = datetime.now()
+    cur = ws.cursor()
+    sql, params = input_sql(cur, model.settings.attributes)
+    records = f"SELECT unique_id, source_dataset, record_id FROM ({sql})"  # noqa: S608
+    with _session(cur, records, params) as session:
+        edges = session.table("imported_pairs")
+        never = f"({_never_sql(NEVER_LINK_TABLE)})"
+        session.own.execute(
+            f"CREATE TABLE {edges} AS SELECT p.* REPLACE ("  # noqa: S608
+            "CASE WHEN n.id_a IS NULL THEN p.match_probability ELSE 0.0 END AS match_probability, "
+            "CASE WHEN n.id_a IS NULL THEN p.decided_by ELSE 'never_link' END AS decided_by) "
+            f"FROM read_parquet(?) p LEFT JOIN {never} n "
+            "ON n.id_a = p.unique_id_l AND n.id_b = p.unique_id_r", [pairs_parquet])
+        unknown = session.own.execute(
+            f"SELECT count(*) FROM {edges} p WHERE NOT EXISTS (SELECT 1 FROM {session.input} i "  # noqa: S608
+            "WHERE i.unique_id = p.unique_id_l) OR NOT EXISTS (SELECT 1 FROM "
+            f"{session.input} i WHERE i.unique_id = p.unique_id_r)").fetchone()[0]
+        if unknown:
+            raise InputError(f"{unknown:,} pairs name records the workspace's current sources "
+                             "do not hold: export the standardised records again")
+        clusters = _cluster(session, edges, threshold)
+        with ws.transaction() as tx:
+            build_match_input(tx, model.settings)
+            model.model_id = _insert_model(ws, tx, model)
+            return _write_run(ws, tx, session, started=started, model_id=model.model_id,
+                              threshold=threshold, clusters=clusters, edges=edges)
 
 
 def recluster(ws: Workspace, threshold: float) -> RunResult:

@@ -379,7 +379,8 @@ def _event_sql(node: Mapping[str, Any], ctx: Context) -> str:
     """People with at least ``at_least`` matching events (or fewer, when ``did`` is false)."""
     filters = [f"kind = {ctx.add(node['event'])}"]
     if node.get("within_days"):
-        filters.append(f"event_at > $reference_at - to_days({ctx.add(node['within_days'])})")
+        days = ctx.add(node["within_days"])
+        filters.append(f"event_at > CAST($reference_at AS TIMESTAMP) - to_days({days})")
     if node.get("amount_gt") is not None:
         filters.append(f"amount > {ctx.add(node['amount_gt'])}")
     if node.get("channel"):

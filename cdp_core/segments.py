@@ -553,7 +553,8 @@ def export_frame(cur: duckdb.DuckDBPyConnection, name: str, *, channel: str | No
         params |= {"max_messages": rule.max_messages, "period_days": rule.period_days,
                    "reference_at": _reference_at(cur)}
         pressured = ("b.person_id IN (SELECT person_id FROM golden.events WHERE kind = "
-                     "'campaign_sends' AND event_at > $reference_at - to_days($period_days) "
+                     "'campaign_sends' AND event_at > CAST($reference_at AS TIMESTAMP) "
+                     "- to_days($period_days) "
                      "GROUP BY person_id HAVING count(*) >= $max_messages)")
     selected = _export_columns(present, channel, columns, hashed)
     flagged = (f"WITH base AS ({_base_sql(cur)}), flagged AS (SELECT b.*, ({reach}) AS _ok, "  # noqa: S608

@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 import pandas as pd
@@ -628,11 +628,12 @@ class _Kind:
         return ("source", self.id_field, *(name for name, _ in self.columns(frozenset())))
 
 
-def _profile_columns(mapped: frozenset[str]) -> list[tuple[str, str]]:
+def _profile_columns(mapped: frozenset[str],
+                     rules: dict[str, _Rule] = _PROFILE_RULES) -> list[tuple[str, str]]:
     """Profile output columns after source and record_id, as (name, expression)."""
 
     def col(field: str, name: str = "o") -> str:
-        return _column(_PROFILE_RULES, field, name, mapped)
+        return _column(rules, field, name, mapped)
 
     first = f"COALESCE({col('first_name')}, {col('full_name', 's_first')})"
     last = f"COALESCE({col('last_name')}, {col('full_name', 's_last')})"
@@ -839,6 +840,35 @@ def _stats_sql(
             parts.append(_split_counts_sql(mapped, source_relation, tables))
     subqueries = ", ".join(f"({part}) AS c{i}" for i, part in enumerate(parts))
     return names, f"SELECT * FROM {subqueries}"  # noqa: S608
+
+
+def rowwise_profiles_sql(source_relation: str, fields: Sequence[str]) -> str:
+    """The profile standardisation as ONE SELECT computed row by row, for other engines.
+
+    The same rules as `standardize_profiles`, without its dictionary tables: Spark runs it
+    after sqlglot rewrote it (`cdp_core.spark_engine`). Phones that SQL cannot decide are
+    left NULL, their pre-cleaned text in ``phone_pre`` for `phone_e164` to finish.
+
+    Args:
+        source_relation: already-quoted relation whose text columns are named by ``fields``.
+        fields: the PROFILE_FIELDS present in it.
+
+    Returns:
+        DuckDB SQL of record_id and the profile output columns (no ``source``), plus
+        ``phone_pre``.
+    """
+    mapped = _check(_PROFILES, fields, ())
+    rules = {f: replace(rule, per_row=True) for f, rule in _PROFILE_RULES.items()}
+    used = {f: rule for f, rule in rules.items() if f in mapped}
+    trimmed = ", ".join(f"{trim_sql(_text(f))} AS {_row_column(f, 'i')}" for f in used)
+    rows = _stepped_sql(f"SELECT {trimmed} FROM {source_relation}", used, _row_column)  # noqa: S608
+    columns = [
+        ("record_id", _column(rules, "record_id", "o", mapped)),
+        *_profile_columns(mapped, rules),
+        ("phone_pre", _column(rules, "phone", "pre", mapped)),
+    ]
+    selected = ", ".join(f"{expr} AS {quote_ident(name)}" for name, expr in columns)
+    return f"SELECT {selected} FROM ({rows}) AS s"  # noqa: S608
 
 
 def _check(kind: _Kind, fields: Sequence[str], passthrough: Sequence[str]) -> frozenset[str]:

@@ -220,7 +220,8 @@ def _filter_sql(definition: TraitDefinition, params: _Params) -> str:
     """The events a definition counts, as a boolean expression over golden.events."""
     parts = [f"kind = {params.add(definition.event_kind)}"]
     if definition.window_days:
-        parts.append(f"event_at > $reference_at - to_days({params.add(definition.window_days)})")
+        days = params.add(definition.window_days)
+        parts.append(f"event_at > CAST($reference_at AS TIMESTAMP) - to_days({days})")
     if definition.since:
         parts.append(f"event_at >= CAST({params.add(definition.since)} AS DATE)")
     if definition.until:
@@ -287,7 +288,7 @@ def _special_ctes() -> list[str]:
         "ON s.person_id = w.person_id AND s.event_at >= w.event_at "
         f"WHERE s.event_at - w.event_at <= INTERVAL {WEB_TO_STORE_DAYS} DAY)",
         "recent_carts AS (SELECT person_id, event_at FROM golden.events WHERE kind = 'carts' "
-        "AND event_at > $reference_at - INTERVAL 48 HOUR)",
+        "AND event_at > CAST($reference_at AS TIMESTAMP) - INTERVAL 48 HOUR)",
         f"abandoned AS (SELECT c.person_id, count(*) AS abandoned_carts_48h FROM recent_carts c "  # noqa: S608
         f"ASOF LEFT JOIN ({orders}) o ON c.person_id = o.person_id AND o.event_at >= c.event_at "
         f"WHERE o.event_at IS NULL OR o.event_at > c.event_at + INTERVAL {ABANDON_AFTER_HOURS} "

@@ -21,10 +21,16 @@ def unify(ws: Workspace, *, threshold: float | None = None,
     report = progress or (lambda _fraction, _message: None)
     run = matching.run_match(ws, threshold=threshold, model_json_path=model_json_path,
                              progress=lambda f, m: report(0.8 * f, m))
-    built = golden.build(ws, progress=lambda f, m: report(0.8 + 0.1 * f, m))
-    report(0.9, "indexing for search")
+    return run, refresh_unified(ws, progress=lambda f, m: report(0.8 + 0.2 * f, m))
+
+
+def refresh_unified(ws: Workspace, *, progress: Progress | None = None) -> BuildResult:
+    """After a matching run (here or imported from Spark): unified profiles, search, traits."""
+    report = progress or (lambda _fraction, _message: None)
+    built = golden.build(ws, progress=lambda f, m: report(0.5 * f, m))
+    report(0.5, "indexing for search")
     customer360.prepare_search(ws)
-    report(0.95, "computing traits")
+    report(0.75, "computing traits")
     traits.refresh(ws)
     report(1.0, "done")
-    return run, built
+    return built

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -67,3 +67,25 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+def settled(tab: Page, timeout: float = 60_000) -> None:
+    """Wait until the app's script run has finished, so the next click meets the page as the
+    user sees it (a click made while a run redraws the page may land on a stale widget)."""
+    tab.wait_for_timeout(300)
+    tab.locator(IDLE).wait_for(timeout=timeout)
+
+
+@contextmanager
+def shot_on_failure(tab: Page, name: str) -> Iterator[None]:
+    """On any failure inside, keep a screenshot of the page as it was (tests/artifacts/)."""
+    try:
+        yield
+    except Exception:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        tab.screenshot(path=ARTIFACTS / f"failed_{name}.png", full_page=True)
+        raise

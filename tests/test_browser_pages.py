@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page
 
 from cdp_core.demo import build_demo
-from tests.browser import ROOT, chromium, streamlit_app
+from tests.browser import ROOT, chromium, settled, shot_on_failure, streamlit_app
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 PAGES = {"overview": "Customer data at a glance", "sources": "Sources",
@@ -162,35 +162,41 @@ def test_build_profiles_then_find_a_customer(page: tuple[Page, str]) -> None:
 
 def test_refresh_traits_build_a_nested_segment_and_export_it(page: tuple[Page, str]) -> None:
     tab, url = page  # after the golden-records test: unified profiles exist
-    tab.goto(f"{url}/traits")
-    tab.get_by_role("button", name="Refresh traits").click()
-    tab.get_by_text("Traits computed for").wait_for(timeout=120_000)
-    tab.goto(f"{url}/segments")
-    tab.get_by_role("heading", name="Segment builder").wait_for(timeout=60_000)
-    tab.get_by_role("button", name="Event condition").click()  # orders in the last 30 days
-    tab.get_by_text("People in the segment").wait_for(timeout=60_000)
-    tab.get_by_role("button", name="Nested group").click()
-    tab.get_by_text("this group is empty").wait_for(timeout=60_000)
-    tab.get_by_role("button", name="Event condition").first.click()  # the nested group's
-    tab.get_by_text("People in the segment").wait_for(timeout=60_000)
-    events = tab.locator("[data-testid='stSelectbox']").filter(
-        has=tab.get_by_text("Event", exact=True))
-    events.nth(1).click()
-    tab.get_by_role("option", name="Carts").click()  # ...or had a cart in the last 30 days
-    tab.get_by_text("People in the segment").wait_for(timeout=60_000)
-    tab.get_by_label("Name").fill("Journey segment")
-    tab.get_by_role("button", name="Save segment").click()
-    tab.get_by_text("Segment Journey segment saved.").wait_for(timeout=60_000)
-    tab.screenshot(path=ARTIFACTS / "segment_builder.png", full_page=True)
-    tab.goto(f"{url}/audiences")
-    tab.get_by_role("heading", name="Export for activation").wait_for(timeout=60_000)
-    tab.get_by_role("button", name="Export", exact=True).click()
-    tab.get_by_text("people exported out of").wait_for(timeout=60_000)
-    with tab.expect_download() as download:
-        tab.get_by_role("button", name="Download segment_Journey_segment.xlsx").click()
-    assert download.value.suggested_filename == "segment_Journey_segment.xlsx"
-    tab.screenshot(path=ARTIFACTS / "audiences.png", full_page=True)
-    assert tab.locator("[data-testid='stException']").count() == 0
+    with shot_on_failure(tab, "segment_journey"):
+        tab.goto(f"{url}/traits")
+        tab.get_by_role("button", name="Refresh traits").click()
+        tab.get_by_text("Traits computed for").wait_for(timeout=120_000)
+        tab.goto(f"{url}/segments")
+        tab.get_by_role("heading", name="Segment builder").wait_for(timeout=60_000)
+        settled(tab)
+        tab.get_by_role("button", name="Event condition").click()  # orders, last 30 days
+        tab.get_by_text("People in the segment").wait_for(timeout=60_000)
+        settled(tab)
+        tab.get_by_role("button", name="Nested group").click()
+        tab.get_by_text("this group is empty").wait_for(timeout=60_000)
+        settled(tab)
+        tab.get_by_role("button", name="Event condition").first.click()  # the nested group's
+        tab.get_by_text("People in the segment").wait_for(timeout=60_000)
+        settled(tab)
+        events = tab.locator("[data-testid='stSelectbox']").filter(
+            has=tab.get_by_text("Event", exact=True))
+        events.nth(1).click()
+        tab.get_by_role("option", name="Carts").click()  # ...or had a cart in the last 30 days
+        settled(tab)
+        tab.get_by_label("Name").fill("Journey segment")
+        tab.get_by_role("button", name="Save segment").click()
+        tab.get_by_text("Segment Journey segment saved.").wait_for(timeout=60_000)
+        tab.screenshot(path=ARTIFACTS / "segment_builder.png", full_page=True)
+        tab.goto(f"{url}/audiences")
+        tab.get_by_role("heading", name="Export for activation").wait_for(timeout=60_000)
+        settled(tab)
+        tab.get_by_role("button", name="Export", exact=True).click()
+        tab.get_by_text("people exported out of").wait_for(timeout=60_000)
+        with tab.expect_download() as download:
+            tab.get_by_role("button", name="Download segment_Journey_segment.xlsx").click()
+        assert download.value.suggested_filename == "segment_Journey_segment.xlsx"
+        tab.screenshot(path=ARTIFACTS / "audiences.png", full_page=True)
+        assert tab.locator("[data-testid='stException']").count() == 0
 
 
 def test_open_the_kpi_and_roi_page(page: tuple[Page, str]) -> None:

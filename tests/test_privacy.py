@@ -11,7 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from cdp_core import catalog, customer360, ingest, matching, privacy
+from cdp_core import catalog, customer360, exports, ingest, matching, privacy
 from cdp_core.demo import demo_files_dir
 from cdp_core.errors import InputError
 from cdp_core.workspace import Workspace
@@ -100,7 +100,7 @@ def demo_with_extras(matched_ws: Workspace, matched_demo: Path) -> Workspace:
     person = _person_with_events(matched_ws, "Store loyalty cards")
     uids = customer360.person_unique_ids(matched_ws.cursor(), person)
     with matched_ws.transaction() as cur:
-        cur.execute("CREATE SCHEMA segments")
+        cur.execute("CREATE SCHEMA IF NOT EXISTS segments")
         cur.execute("CREATE TABLE segments.vip AS SELECT cluster_id AS person_id, "
                     "count(*) AS records FROM match.clusters GROUP BY cluster_id")
         cur.execute("INSERT INTO meta.profile_reports (source_id, version, html) "
@@ -247,8 +247,10 @@ def test_subject_access_holds_every_record_and_event(matched_ws: Workspace,
         sheets.sheetnames)
     texts = [cell.value for sheet in sheets for row in sheet.iter_rows() for cell in row
              if isinstance(cell.value, str)]
-    assert not [t for t in texts if t.startswith(("=", "+", "-", "@"))]
-    assert any(t.startswith("'+33") for t in texts), "phones are kept, made inert"
+    formulas = [t for t in texts if t.startswith(("=", "+", "-", "@"))]
+    assert formulas and all(exports.neutralise(t) == t for t in formulas), "bare numbers only"
+    assert "'=HYPERLINK(\"http://x\")" in texts
+    assert any(t.startswith("+33") for t in texts), "E.164 phones are kept as they are"
     assert sheets["records"].max_row - 1 == len(records)
 
     document = json.loads(privacy.write_subject_access(

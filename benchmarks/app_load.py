@@ -92,7 +92,7 @@ def _session(url: str, seconds: float, seed: int, results: multiprocessing.Queue
                 if tab.locator("[data-testid='stException']").count():
                     errors.append(f"{slug}: exception on the page")
             except Exception as exc:  # noqa: BLE001 - every failure is a finding to report
-                errors.append(f"{slug}: {type(exc).__name__}")
+                errors.append(f"{slug}: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
             visits += 1
     results.put((visits, errors, slowest))
 

@@ -48,6 +48,7 @@ def load_seconds(tab: Page, url: str, slug: str) -> float:
 
 # Flags the end of the next script run: a change of the app's script state away from "running".
 _WATCH_NEXT_RUN = """() => {
+  window.__watching = true;
   window.__runFinished = false;
   const app = document.querySelector("[data-testid='stApp']");
   new MutationObserver((records, observer) => {
@@ -66,7 +67,10 @@ def click_seconds(tab: Page, slug: str) -> float:
     tab.evaluate(_WATCH_NEXT_RUN)
     start = time.perf_counter()
     link.click()
-    tab.wait_for_function("window.__runFinished === true", timeout=120_000, polling=50)
+    # The flag is gone if the browser reloaded the page (a reconnection): then the fresh
+    # page's own run is the one to wait for.
+    tab.wait_for_function("window.__runFinished === true || window.__watching !== true",
+                          timeout=120_000, polling=50)
     _finished(tab)
     return time.perf_counter() - start
 

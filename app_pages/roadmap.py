@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cdp_core import catalog, exports, i18n, use_cases
+from cdp_core import exports, i18n, use_cases
 from cdp_core.errors import WorkbenchError
-from ui import roadmap_charts, widgets
+from ui import roadmap_charts, use_case_forms, widgets
 from ui.state import ROADMAP_MEASURED, ROADMAP_WEIGHT, language, tr, workspace
 
 ws = workspace()
 st.title(tr("roadmap.title"))
 st.caption(tr("roadmap.intro"))
 lang = language()
-try:
-    use_cases.install_library(ws)
-except WorkbenchError as exc:
-    st.error(str(exc))
+tracked = use_case_forms.installed_use_cases(ws)
 cur = ws.cursor()
-if not catalog.all_sources(cur):
-    st.info(tr("usecase.no_sources"))
-chosen = [e.use_case for e in use_cases.workspace_use_cases(cur) if e.status != "paused"]
+chosen = [e.use_case for e in tracked if e.status != "paused"]
 if not chosen:
     st.info(tr("roadmap.empty"))
     st.stop()

@@ -14,10 +14,7 @@ st.title(tr("seg.title"))
 st.caption(tr("seg.intro"))
 cur = ws.cursor()
 lang = language()
-if not golden.has_profiles(cur):
-    st.info(tr("seg.no_profiles"))
-    st.page_link("app_pages/golden.py", label=tr("nav.golden"), icon=":material/person_check:")
-    st.stop()
+widgets.require_profiles(golden.has_profiles(cur))
 if traits.is_stale(cur):
     st.warning(tr("seg.traits_stale"), icon=":material/update:")
     st.page_link("app_pages/traits.py", label=tr("nav.traits"), icon=":material/insights:")

@@ -15,10 +15,7 @@ st.title(tr("traits.title"))
 st.caption(tr("traits.intro"))
 cur = ws.cursor()
 lang = language()
-if not golden.has_profiles(cur):
-    st.info(tr("seg.no_profiles"))
-    st.page_link("app_pages/golden.py", label=tr("nav.golden"), icon=":material/person_check:")
-    st.stop()
+widgets.require_profiles(golden.has_profiles(cur))
 
 stale = traits.is_stale(cur)
 if stale:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cdp_core import catalog, i18n, traits, use_cases
+from cdp_core import i18n, traits, use_cases
 from cdp_core.errors import WorkbenchError
 from ui import use_case_forms as forms
 from ui import widgets
@@ -17,14 +17,9 @@ if flash := st.session_state.pop(USE_CASE_FLASH, None):
     st.success(flash)
 lang = language()
 by = st.session_state.get(REVIEWER)
-try:
-    use_cases.install_library(ws)
-except WorkbenchError as exc:
-    st.error(str(exc))
+installed = forms.installed_use_cases(ws)
 cur = ws.cursor()
-if not catalog.all_sources(cur):
-    st.info(tr("usecase.no_sources"))
-tracked = {entry.use_case.id: entry for entry in use_cases.workspace_use_cases(cur)}
+tracked = {entry.use_case.id: entry for entry in installed}
 overview = use_cases.library_overview(cur, list(tracked.values()))
 if overview.empty:
     st.info(tr("usecase.empty"))

@@ -66,3 +66,13 @@ def unified_demo(matched_demo: Path, tmp_path_factory: pytest.TempPathFactory) -
         golden.build(workspace)
         traits.refresh(workspace)
     return path
+
+
+@pytest.fixture
+def unified_ws(unified_demo: Path, tmp_path: Path) -> Iterator[Workspace]:
+    """A private copy of the unified demo (profiles, events and traits), open for writing."""
+    copy = tmp_path / "unified.duckdb"
+    shutil.copyfile(unified_demo, copy)
+    workspace = Workspace.open(copy)
+    yield workspace
+    workspace.close()

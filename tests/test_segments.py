@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +30,9 @@ NESTED = {"all": [
 
 
 @pytest.fixture
-def demo(unified_demo: Path, tmp_path: Path) -> Iterator[Workspace]:
-    """A private copy of the unified demo (profiles, events and traits built)."""
-    copy = tmp_path / "demo.duckdb"
-    shutil.copyfile(unified_demo, copy)
-    workspace = Workspace.open(copy)
-    yield workspace
-    workspace.close()
+def demo(unified_ws: Workspace) -> Workspace:
+    """The unified demo, a private copy for each test."""
+    return unified_ws
 
 
 def _base(workspace: Workspace) -> pd.DataFrame:

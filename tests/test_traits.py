@@ -44,13 +44,9 @@ def unified(unified_demo: Path, tmp_path_factory: pytest.TempPathFactory,
 
 
 @pytest.fixture
-def demo(unified_demo: Path, tmp_path: Path) -> Iterator[Workspace]:
-    """A private writable copy of the unified demo."""
-    copy = tmp_path / "demo.duckdb"
-    shutil.copyfile(unified_demo, copy)
-    workspace = Workspace.open(copy)
-    yield workspace
-    workspace.close()
+def demo(unified_ws: Workspace) -> Workspace:
+    """The unified demo, a private copy for each test."""
+    return unified_ws
 
 
 def _frames(workspace: Workspace) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:

@@ -10,8 +10,10 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from cdp_core import i18n, mapping, segments, use_cases
-from cdp_core.use_cases import Kpi, UseCase
+from cdp_core import catalog, i18n, mapping, segments, use_cases
+from cdp_core.errors import WorkbenchError
+from cdp_core.use_cases import Kpi, TrackedUseCase, UseCase
+from cdp_core.workspace import Workspace
 from ui.state import USE_CASE_TABLE, language, tr
 
 _STATUS_COLOUR = {"present": "#1a985033", "poor": "#fdae6166", "missing": "#d7302744"}
@@ -246,3 +248,16 @@ def _segment_columns() -> dict[str, Any]:
                                                  options=list(use_cases.SEGMENT_MODES)),
         "rule": st.column_config.TextColumn(tr("usecase.col.rule")),
     }
+
+
+def installed_use_cases(ws: Workspace) -> list[TrackedUseCase]:
+    """The workspace's use cases, the library's missing ones installed first (no write when
+    none is missing); a hint when there is no source yet to judge readiness against."""
+    try:
+        use_cases.install_library(ws)
+    except WorkbenchError as exc:
+        st.error(str(exc))
+    cur = ws.cursor()
+    if not catalog.all_sources(cur):
+        st.info(tr("usecase.no_sources"))
+    return use_cases.workspace_use_cases(cur)

@@ -204,3 +204,12 @@ def rfm_heatmap(grid: pd.DataFrame, cell_name: Callable[[str], str], x_title: st
     figure.update_layout(height=420, margin=dict(l=0, r=0, t=10, b=0),
                          xaxis_title=x_title, yaxis_title=y_title)
     return figure
+
+
+def require_profiles(has_profiles: bool) -> None:
+    """Stop a page that works on unified people when there are none yet, pointing the way."""
+    if not has_profiles:
+        st.info(tr("seg.no_profiles"))
+        st.page_link("app_pages/golden.py", label=tr("nav.golden"),
+                     icon=":material/person_check:")
+        st.stop()

@@ -8,7 +8,7 @@ clusters are identical (same members, same ids).
 
     python -m benchmarks.spark                       # 100,000 and 1,000,000 people
     python -m benchmarks.spark --people 100000
-    python -m benchmarks.spark --people 1000000 --workspace /tmp/bench/t1m.duckdb
+    python -m benchmarks.spark --people 1000000 --workspace matched_1m.duckdb
 
 A given --workspace (matched, with a current model) is COPIED first and never written.
 """
@@ -48,8 +48,23 @@ def _cluster_sets(frame_sql: str, params: list[str], con: duckdb.DuckDBPyConnect
     return {(cluster_id, tuple(members)) for cluster_id, members in rows}
 
 
+def _differing_pairs(duck_pairs: Path, spark_pairs: Path) -> tuple[int, int]:
+    """(pairs DuckDB scored, pairs found by one engine only or scored differently)."""
+    con = duckdb.connect()
+    gammas = [row[0] for row in con.execute(
+        "SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet(?)) "
+        "WHERE column_name LIKE 'gamma_%'", [str(duck_pairs)]).fetchall()]
+    same = " AND ".join(f"d.{g} IS NOT DISTINCT FROM s.{g}" for g in gammas)
+    return con.execute(
+        "SELECT count(d.unique_id_l), count(*) FILTER (WHERE d.unique_id_l IS NULL OR "  # noqa: S608
+        "s.unique_id_l IS NULL OR d.decided_by <> s.decided_by OR "
+        f"abs(d.match_probability - s.match_probability) > 1e-9 OR NOT ({same or 'true'})) "
+        "FROM read_parquet(?) d FULL JOIN read_parquet(?) s USING (unique_id_l, unique_id_r)",
+        [str(duck_pairs), str(spark_pairs)]).fetchone()
+
+
 def measure(people: int, workspace: Path | None) -> None:
-    """Print the seconds of both engines at one size."""
+    """Print the seconds of both engines at one size, and how far their results differ."""
     from cdp_core import spark_engine
 
     with tempfile.TemporaryDirectory(prefix="cdp-bench-spark-") as tmp:
@@ -65,6 +80,8 @@ def measure(people: int, workspace: Path | None) -> None:
             export_seconds = time.monotonic() - started
             duck = _cluster_sets("SELECT unique_id, cluster_id FROM match.clusters", [],
                                  ws.cursor())
+            ws.cursor().execute("COPY match.predictions TO ? (FORMAT parquet)",
+                                [str(folder / "duck_pairs.parquet")])
         spark = spark_engine.spark_session(scratch_dir=folder / "spark")
         started = time.monotonic()
         result = spark_engine.match_parquet(model, folder / "std", folder / "out", spark=spark)
@@ -73,10 +90,13 @@ def measure(people: int, workspace: Path | None) -> None:
         sparked = _cluster_sets("SELECT * FROM read_parquet(?)",
                                 [str(folder / "out" / offload.CLUSTERS_DIR / "*.parquet")],
                                 duckdb.connect())
+        scored, differing = _differing_pairs(
+            folder / "duck_pairs.parquet", folder / "out" / offload.PAIRS_DIR / "*.parquet")
         print(f"{people:>9,} people, {exported.records:,} records: DuckDB predict+cluster "
               f"{duck_seconds:.1f} s ({run.clusters:,} clusters); export {export_seconds:.1f} s; "
               f"Spark local[*] predict+cluster {spark_seconds:.1f} s ({result.clusters:,} "
-              f"clusters); identical clusters: {duck == sparked}")
+              f"clusters); identical clusters: {duck == sparked}; pairs scored differently: "
+              f"{differing:,} of {scored:,}", flush=True)
 
 
 def main() -> None:
@@ -88,10 +108,7 @@ def main() -> None:
                         help="a matched workspace to copy instead of building the demo")
     args = parser.parse_args()
     for people in args.people or [100_000, 1_000_000]:
-        workspace = args.workspace
-        if workspace is None and people == 1_000_000 and Path("/tmp/bench/t1m.duckdb").is_file():
-            workspace = Path("/tmp/bench/t1m.duckdb")  # building a million takes minutes
-        measure(people, workspace)
+        measure(people, args.workspace)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ and `offload.import_clusters` brings the result back into the workspace.
 One source of truth: every SQL text here is the one `cdp_core.standardize` and
 `cdp_core.matching` build for DuckDB, rewritten by `to_spark_sql`. Where Spark has no
 equivalent, the rewrite says how: ``strip_accents`` becomes ``translate`` over a table
-generated from Unicode, ``jaro_winkler_similarity`` Splink's Scala UDF (the jar shipped in
-Splink's wheel: nothing is downloaded), RE2 replacement groups (``\\1``) Java's (``$1``),
+generated from Unicode, ``jaro_winkler_similarity``, ``jaro_similarity`` and
+``damerau_levenshtein`` pandas UDFs over rapidfuzz that score exactly as DuckDB does (Splink's
+Scala UDFs round transpositions differently), RE2 replacement groups (``\\1``) Java's (``$1``),
 full matches anchored patterns, ``try_strptime`` formats Java's. Phones SQL cannot decide go
 to phonenumbers in a Python UDF, as `standardize` sends them to phonenumbers.
 
@@ -23,16 +24,18 @@ import json
 import logging
 import os
 import re
+import sys
 import tempfile
 import time
 import unicodedata
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from copy import deepcopy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 import sqlglot
 from sqlglot import exp
 
@@ -47,8 +50,8 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 __all__ = [
-    "MASTER_ENV", "SparkRunResult", "match_parquet", "spark_model", "spark_session",
-    "standardize_profiles", "to_spark_sql",
+    "MASTER_ENV", "SparkRunResult", "match_parquet", "register_similarity_functions",
+    "spark_model", "spark_session", "standardize_profiles", "to_spark_sql",
 ]
 
 MASTER_ENV = "CDP_SPARK_MASTER"  # e.g. spark://host:7077, yarn, local[8]
@@ -127,8 +130,11 @@ def _to_spark(node: exp.Expression) -> exp.Expression:
         return exp.Anonymous(this="named_struct", expressions=fields)
     if isinstance(node, exp.Struct):
         return exp.Struct(expressions=sorted(node.expressions, key=lambda field: field.name))
-    if isinstance(node, exp.JarowinklerSimilarity):  # Splink's Scala UDF
-        return exp.Anonymous(this="jaro_winkler", expressions=[node.this, node.expression])
+    if isinstance(node, exp.JarowinklerSimilarity):
+        return exp.Anonymous(this=_SIMILARITY_PREFIX + "jaro_winkler_similarity",
+                             expressions=[node.this, node.expression])
+    if name in _SIMILARITY_SCORERS:
+        return exp.Anonymous(this=_SIMILARITY_PREFIX + name, expressions=node.expressions)
     if name == "strip_accents":
         return exp.Anonymous(this="translate", expressions=[
             *node.expressions, exp.Literal.string(_ACCENTS_FROM),
@@ -187,6 +193,53 @@ def spark_model(splink_model: dict[str, Any]) -> dict[str, Any]:
     return model
 
 
+# --------------------------------------------------------------------------- string similarity
+
+# DuckDB's string similarities (code points, transpositions halved by integer division) as
+# rapidfuzz computes them, which is the library DuckDB's own come from. Splink's Scala UDFs
+# halve transpositions exactly, so a name with one typo can fall in another comparison level.
+_SIMILARITY_PREFIX = "cdp_"
+_SIMILARITY_SCORERS = {  # DuckDB function: (rapidfuzz scorer name, Spark type)
+    "jaro_winkler_similarity": ("JaroWinkler", "double"),
+    "jaro_similarity": ("Jaro", "double"),
+    "damerau_levenshtein": ("DamerauLevenshtein", "long"),
+}
+
+
+def _pairwise(scorer_name: str, kind: str) -> Callable[[pd.Series, pd.Series], pd.Series]:
+    """A vectorised pandas function scoring ``left[i]`` against ``right[i]`` as DuckDB does:
+    NULL when either side is NULL, and 0 for the Jaro similarities of two empty strings.
+    It closes over names only: Spark pickles it to its Python workers."""
+
+    def score(left: pd.Series, right: pd.Series) -> pd.Series:
+        import numpy as np
+        from rapidfuzz import distance, process
+
+        metric = getattr(distance, scorer_name)
+        both = left.notna() & right.notna()
+        values = process.cpdist(
+            left[both].tolist(), right[both].tolist(), workers=1,
+            scorer=metric.distance if kind == "long" else metric.similarity,
+            dtype=np.int64 if kind == "long" else np.float64)
+        out = pd.Series(pd.NA, index=left.index, dtype="Int64" if kind == "long" else "Float64")
+        out[both] = values
+        if kind == "double":
+            out[both & (left == "") & (right == "")] = 0.0
+        return out
+
+    return score
+
+
+def register_similarity_functions(spark: SparkSession) -> None:
+    """Register DuckDB's string similarities under the names `to_spark_sql` writes
+    (``cdp_jaro_winkler_similarity``...), as pandas UDFs over rapidfuzz."""
+    from pyspark.sql.functions import pandas_udf
+
+    for duckdb_name, (scorer_name, kind) in _SIMILARITY_SCORERS.items():
+        spark.udf.register(_SIMILARITY_PREFIX + duckdb_name,
+                           pandas_udf(_pairwise(scorer_name, kind), kind))
+
+
 # --------------------------------------------------------------------------- the session
 
 
@@ -233,6 +286,7 @@ def spark_session(master: str | None = None, *, scratch_dir: str | Path | None =
         settings = {"spark.jars": similarity_jar_location(), "spark.sql.session.timeZone": "UTC"}
         if _is_local(master):
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # loopback only, no network
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers: this Python
             scratch = Path(scratch_dir or tempfile.mkdtemp(prefix="cdp-spark-"))
             settings |= {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
                          "spark.driver.memory": LOCAL_DRIVER_MEMORY,
@@ -354,6 +408,7 @@ def match_parquet(model: TrainedModel, input_dir: str | Path, output_dir: str | 
                     .select(*used).persist(), "records")
     never = _view(spark.createDataFrame([], "unique_id_l string, unique_id_r string"), "never")
     report(0.1, "scoring pairs")
+    register_similarity_functions(spark)
     nodes = db_api.register(records)
     linker = Linker(nodes, spark_model(model.splink_model))
     logging.getLogger("splink").setLevel(logging.ERROR)

@@ -232,6 +232,54 @@ def test_standardisation_gives_the_same_values_on_spark_and_duckdb(
     assert by_id.loc["n0", "first_name_key"] == "eloise"
 
 
+def _typos(name: str) -> list[str]:
+    """The one-typo variants people type: a letter dropped, doubled, replaced, two swapped."""
+    if len(name) < 2:
+        return []
+    middle = len(name) // 2
+    return [name[:middle] + name[middle + 1:], name[:middle] + name[middle] + name[middle:],
+            name[:middle] + "e" + name[middle + 1:],
+            name[:middle - 1] + name[middle] + name[middle - 1] + name[middle + 1:]]
+
+
+# Pairs where halving transpositions exactly (Splink's Scala UDFs) and by integer division
+# (DuckDB) fall on either side of a comparison level; accents, emoji, empty and NULL.
+SIMILARITY_PAIRS = [("maie-france", "marie-france"), ("pscal", "pascal"), ("élodie", "elodie"),
+                    ("zoé 😀", "zoe"), ("", ""), ("", "a"), (None, "anne"), (None, None)]
+
+
+def test_string_similarities_score_as_duckdb_on_spark(run: SimpleNamespace,
+                                                      spark: object) -> None:
+    from cdp_core import spark_engine
+
+    with Workspace.open(run.workspace, read_only=True) as ws:
+        names = [row[0] for row in ws.cursor().execute(
+            "SELECT DISTINCT first_name_key FROM match.records WHERE first_name_key IS NOT NULL "
+            "UNION SELECT DISTINCT last_name_key FROM match.records "
+            "WHERE last_name_key IS NOT NULL ORDER BY 1 LIMIT 400").fetchall()]
+    pairs = SIMILARITY_PAIRS + [(name, typo) for name in names for typo in _typos(name)]
+    frame = pd.DataFrame(pairs, columns=["a", "b"]).astype(object)
+    frame = frame.where(frame.notna(), None)
+    sql = ("SELECT a, b, jaro_winkler_similarity(a, b) AS jw, jaro_similarity(a, b) AS jaro, "
+           "damerau_levenshtein(a, b) AS dl, levenshtein(a, b) AS lev FROM pairs")
+    con = duckdb.connect()
+    con.register("pairs", frame)
+    duck = con.execute(sql).df()
+    spark_engine.register_similarity_functions(spark)
+    spark.createDataFrame(frame, "a string, b string").createOrReplaceTempView("pairs")
+    sparked = spark.sql(spark_engine.to_spark_sql(sql)).toPandas()
+
+    assert len(duck) > 1000
+    for column in ["jw", "jaro", "dl", "lev"]:
+        differing = [(a, b, mine, theirs) for a, b, mine, theirs in zip(
+            duck["a"], duck["b"], duck[column], sparked[column], strict=True)
+            if not (pd.isna(mine) and pd.isna(theirs))
+            and (pd.isna(mine) or pd.isna(theirs) or mine != theirs)]
+        assert differing == [], column
+    assert duck["jw"].iloc[0] == pytest.approx(0.92929, abs=1e-5)  # above a 0.92 level
+    assert duck["jw"].iloc[4] == 0.0 and pd.isna(duck["jw"].iloc[6])
+
+
 # --------------------------------------------------------------------------- bad input
 
 

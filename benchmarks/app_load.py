@@ -19,6 +19,7 @@ import argparse
 import multiprocessing
 import random
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -81,6 +82,19 @@ def _there_and_back(tab: Page, slug: str) -> float:
     return click_seconds(tab, slug)
 
 
+def _what_the_page_showed(tab: Page, name: str) -> str:
+    """The script state, the status widget's text and a screenshot of a page that failed."""
+    shot = Path(tempfile.gettempdir()) / f"app_load_failed_{name}.png"
+    try:
+        state = tab.locator("[data-testid='stApp']").get_attribute(
+            "data-test-script-state", timeout=5_000)
+        status = " ".join(tab.locator("[data-testid='stStatusWidget']").all_inner_texts())
+        tab.screenshot(path=str(shot), full_page=True, timeout=10_000)
+    except Exception as exc:  # noqa: BLE001 - the browser itself may be what failed
+        return f"page unreadable ({type(exc).__name__})"
+    return f"script state {state!r}, status {status.strip()!r}, url {tab.url}, screenshot {shot}"
+
+
 def _session(url: str, seconds: float, seed: int, results: multiprocessing.Queue) -> None:
     """One user clicking from page to page at random; reports visits and errors."""
     rng = random.Random(seed)
@@ -96,7 +110,8 @@ def _session(url: str, seconds: float, seed: int, results: multiprocessing.Queue
                 if tab.locator("[data-testid='stException']").count():
                     errors.append(f"{slug}: exception on the page")
             except Exception as exc:  # noqa: BLE001 - every failure is a finding to report
-                errors.append(f"{slug}: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
+                errors.append(f"{slug}: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+                              f"; {_what_the_page_showed(tab, f'{seed}_{visits}')}")
             visits += 1
     results.put((visits, errors, slowest))
 

@@ -26,6 +26,7 @@ import calendar
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from statistics import NormalDist
@@ -275,16 +276,70 @@ def campaigns(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         params).df()
 
 
-def _arms(cur: duckdb.DuckDBPyConnection, campaign: str | None,
-          ) -> dict[str, tuple[int, int, float, float]]:
-    """Per arm: sends, conversions, revenue and revenue squared, for a campaign or all."""
+@dataclass(frozen=True)
+class SendTotals:
+    """Per campaign and arm, and for all campaigns pooled (``campaign`` NULL): sends,
+    conversions, revenue, revenue squared, and sends in the year before the reference day.
+    Read in one pass over the sends (`send_totals`), so every campaign's lift costs one query.
+    """
+
+    frame: pd.DataFrame
+
+    def _arms(self, campaign: str | None) -> dict[str, Any]:
+        rows = (self.frame[self.frame["pooled"]] if campaign is None
+                else self.frame[~self.frame["pooled"] & (self.frame["campaign"] == campaign)])
+        return {row.arm: row for row in rows.itertuples()}
+
+    def lift(self, campaign: str | None = None) -> Lift:
+        """The lift of one campaign (or of every campaign pooled, ``None``), send by send.
+
+        Raises:
+            InputError: the campaign has no treated or no control group.
+        """
+        arms = self._arms(campaign)
+        if "treated" not in arms or "control" not in arms:
+            what = f"campaign {campaign!r}" if campaign else "the campaign sends"
+            raise InputError(f"{what}: no control group to compare with; a lift needs sends "
+                             "marked treated and control (a property such as groupe = temoin)")
+        treated, control = arms["treated"], arms["control"]
+        return lift(int(treated.conversions), int(treated.sends), int(control.conversions),
+                    int(control.sends),
+                    revenue_treated=Revenue(treated.revenue, treated.revenue_squared),
+                    revenue_control=Revenue(control.revenue, control.revenue_squared))
+
+    def benefit(self, campaign: str) -> Benefit:
+        """Yearly incremental revenue of a campaign (``ALL_CAMPAIGNS`` pools them): revenue
+        gained per treated send times the treated sends of the last 12 months before the
+        reference date; a campaign with no send in that year counts its whole history as one
+        year (a yearly campaign such as Black Friday).
+
+        Raises:
+            InputError: the campaign has no treated or no control group.
+        """
+        chosen = None if campaign == ALL_CAMPAIGNS else campaign
+        result = self.lift(chosen)
+        treated_last_year = int(self._arms(chosen)["treated"].sends_last_year)
+        per_year = result.revenue_difference * (treated_last_year or result.n_treated)
+        return Benefit(per_year, "measured", campaign, result.conclusive)
+
+
+def send_totals(cur: duckdb.DuckDBPyConnection) -> SendTotals:
+    """The sends' totals per campaign and arm, and pooled, in one pass.
+
+    Raises:
+        InputError: no events yet (traits not refreshed).
+    """
+    _require_events(cur)
     sends, params = _sends_sql(cur)
-    rows = cur.execute(
-        f"SELECT arm, count(*), count(*) FILTER (converted), sum(revenue), "  # noqa: S608
-        f"sum(revenue * revenue) FROM ({sends}) WHERE arm IS NOT NULL "
-        "AND ($campaign IS NULL OR campaign = $campaign) GROUP BY arm",
-        params | {"campaign": campaign}).fetchall()
-    return {row[0]: row[1:] for row in rows}
+    since = _day_end(reference_day(cur)) - dt.timedelta(days=365)
+    frame = cur.execute(
+        f"SELECT campaign, arm, GROUPING(campaign) = 1 AS pooled, count(*) AS sends, "  # noqa: S608
+        "count(*) FILTER (converted) AS conversions, coalesce(sum(revenue), 0) AS revenue, "
+        "coalesce(sum(revenue * revenue), 0) AS revenue_squared, "
+        "count(*) FILTER (event_at >= $since) AS sends_last_year "
+        f"FROM ({sends}) WHERE arm IS NOT NULL GROUP BY GROUPING SETS ((campaign, arm), (arm))",
+        params | {"since": since}).df()
+    return SendTotals(frame)
 
 
 def campaign_lift(cur: duckdb.DuckDBPyConnection, campaign: str | None = None) -> Lift:
@@ -293,15 +348,7 @@ def campaign_lift(cur: duckdb.DuckDBPyConnection, campaign: str | None = None) -
     Raises:
         InputError: no events yet, or the campaign has no treated or no control group.
     """
-    _require_events(cur)
-    arms = _arms(cur, campaign)
-    if "treated" not in arms or "control" not in arms:
-        what = f"campaign {campaign!r}" if campaign else "the campaign sends"
-        raise InputError(f"{what}: no control group to compare with; a lift needs sends "
-                         "marked treated and control (a property such as groupe = temoin)")
-    (n_t, x_t, rev_t, sq_t), (n_c, x_c, rev_c, sq_c) = arms["treated"], arms["control"]
-    return lift(x_t, n_t, x_c, n_c, revenue_treated=Revenue(rev_t, sq_t),
-                revenue_control=Revenue(rev_c, sq_c))
+    return send_totals(cur).lift(campaign)
 
 
 @dataclass(frozen=True)
@@ -316,20 +363,12 @@ class Benefit:
 
 
 def measured_benefit(cur: duckdb.DuckDBPyConnection, campaign: str) -> Benefit:
-    """Yearly incremental revenue of a campaign (``ALL_CAMPAIGNS`` pools them): revenue gained
-    per treated send times the treated sends of the last 12 months before the reference date;
-    a campaign with no send in that year counts its whole history as one year (a yearly
-    campaign such as Black Friday)."""
-    chosen = None if campaign == ALL_CAMPAIGNS else campaign
-    result = campaign_lift(cur, chosen)
-    sends, params = _sends_sql(cur)
-    since = _day_end(reference_day(cur)) - dt.timedelta(days=365)
-    treated_last_year = cur.execute(
-        f"SELECT count(*) FROM ({sends}) WHERE arm = 'treated' "  # noqa: S608
-        "AND ($campaign IS NULL OR campaign = $campaign) AND event_at >= $since",
-        params | {"campaign": chosen, "since": since}).fetchone()[0]
-    per_year = result.revenue_difference * (treated_last_year or result.n_treated)
-    return Benefit(per_year, "measured", campaign, result.conclusive)
+    """Yearly incremental revenue of a campaign (`SendTotals.benefit`).
+
+    Raises:
+        InputError: no events yet, or the campaign has no treated or no control group.
+    """
+    return send_totals(cur).benefit(campaign)
 
 
 def portfolio(use_cases: Iterable[UseCase]) -> pd.DataFrame:
@@ -352,13 +391,16 @@ def use_case_benefits(cur: duckdb.DuckDBPyConnection, use_cases: pd.DataFrame) -
     frame = use_cases.copy()
     frame["estimated_benefit"] = frame["benefit_per_year"].astype(float)
     measured = {}
-    for use_case_id, campaign in zip(frame["use_case_id"], frame["campaign"], strict=True):
-        if not campaign:
-            continue
+    linked = [(u, c) for u, c in zip(frame["use_case_id"], frame["campaign"], strict=True) if c]
+    try:
+        totals = send_totals(cur) if linked else None
+    except InputError:
+        linked = []  # no events: every estimate stands
+    for use_case_id, campaign in linked:
         try:
-            measured[use_case_id] = measured_benefit(cur, campaign)
+            measured[use_case_id] = totals.benefit(campaign)
         except InputError:
-            continue  # no events or no control group: the estimate stands
+            continue  # no control group: the estimate stands
     chosen = frame["use_case_id"].map(measured)
     has = chosen.notna()
     frame["benefit_per_year"] = frame["estimated_benefit"].where(
@@ -764,6 +806,36 @@ def compute_kpi(cur: duckdb.DuckDBPyConnection, kpi_id: str,
     return KpiValue(float(value), None) if value is not None else KpiValue(None, "no_data")
 
 
+# The window bounds every event KPI's SQL names, as parameters for one day or as the columns
+# of a table of windows for many (SQL text built here, never user text).
+_WINDOW_BOUNDS = re.compile(r"\$(since|until)\b")
+
+
+def compute_kpi_series(cur: duckdb.DuckDBPyConnection, kpi_id: str,
+                       days: Sequence[dt.date]) -> list[KpiValue]:
+    """A KPI at the end of each of ``days``, as `compute_kpi` gives it day by day; an event
+    KPI in one query over a table of windows (one pass over the events, not one per day)."""
+    kpi = KPIS.get(kpi_id)
+    if kpi is None or not kpi.historical or len(days) < 2:
+        return [compute_kpi(cur, kpi_id, day) for day in days]
+    if not _table_exists(cur, "golden", "events"):
+        return [KpiValue(None, "no_events")] * len(days)
+    built = kpi.query(cur)
+    if built is None:
+        return [KpiValue(None, "no_data")] * len(days)
+    sql, params = built
+    per_window = _WINDOW_BOUNDS.sub(lambda bound: f"w.{bound[1]}", sql)
+    rows = cur.execute(
+        f"SELECT w.until, ({per_window}) FROM (SELECT until, until - $window_days * "  # noqa: S608
+        "INTERVAL 1 DAY AS since FROM (SELECT unnest($untils) AS until)) w",
+        params | {"untils": [_day_end(day) for day in days],
+                  "window_days": kpi.window_days}).fetchall()
+    values = {until: value for until, value in rows}
+    found = [values.get(_day_end(day)) for day in days]
+    return [KpiValue(float(v), None) if v is not None else KpiValue(None, "no_data")
+            for v in found]
+
+
 ORIGINS = ("computed", "manual")
 
 
@@ -831,8 +903,8 @@ def _record_computed(ws: Workspace, use_case_id: str, days: Sequence[dt.date],
     """Compute KPIs on each day and record those with a value, all in one transaction."""
     targets = targets or {}
     cur = ws.cursor()
-    values = [(kpi, day, compute_kpi(cur, computed, day).value)
-              for kpi, computed in kpis.items() for day in days]
+    values = [(kpi, day, found.value) for kpi, computed in kpis.items()
+              for day, found in zip(days, compute_kpi_series(cur, computed, days), strict=True)]
     kept = [(kpi, day, value) for kpi, day, value in values if value is not None]
     with ws.transaction() as write:
         for kpi, day, value in kept:

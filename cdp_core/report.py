@@ -118,10 +118,11 @@ def lift_table(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         InputError: no events per person yet (traits not refreshed).
     """
     listed = kpi.campaigns(cur)
+    totals = kpi.send_totals(cur)
     rows = []
     for campaign, sent_on in zip(listed.loc[listed["has_control"], "campaign"],
                                  listed.loc[listed["has_control"], "sent_on"], strict=True):
-        result = kpi.campaign_lift(cur, campaign)
+        result = totals.lift(campaign)
         relative_low, relative_high = result.relative_ci or (None, None)
         rows.append({
             "campaign": campaign, "sent_on": sent_on, "people_treated": result.n_treated,
@@ -194,7 +195,7 @@ def rebuilt_series(cur: duckdb.DuckDBPyConnection, computed: Iterable[str],
     found = {}
     for name in sorted(set(computed)):
         if name in kpi.KPIS and kpi.KPIS[name].historical:
-            values = [kpi.compute_kpi(cur, name, day).value for day in days]
+            values = [found.value for found in kpi.compute_kpi_series(cur, name, days)]
             found[name] = pd.DataFrame({"measured_at": pd.to_datetime(days), "value": values,
                                         "origin": "computed"}).dropna(subset=["value"])
     return found

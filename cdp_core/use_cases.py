@@ -790,14 +790,17 @@ def measured_benefits(cur: duckdb.DuckDBPyConnection,
     lift is conclusive; the others keep their estimate (absent from the result)."""
     from cdp_core import kpi  # the KPI maths is only needed when a team asks for measures
 
+    linked = [u for u in use_cases if u.campaign]
+    try:
+        totals = kpi.send_totals(cur) if linked else None
+    except InputError:
+        return {}  # no events: every estimate stands
     found = {}
-    for use_case in use_cases:
-        if not use_case.campaign:
-            continue
+    for use_case in linked:
         try:
-            benefit = kpi.measured_benefit(cur, use_case.campaign)
+            benefit = totals.benefit(use_case.campaign)
         except InputError:
-            continue  # no events or no control group: the estimate stands
+            continue  # no control group: the estimate stands
         if benefit.conclusive:
             found[use_case.id] = float(benefit.per_year)
     return found

@@ -407,6 +407,19 @@ def test_backfill_rebuilds_a_monthly_trend(demo_ws: Workspace) -> None:
     assert kpi.snapshot_computed(demo_ws, "quality", ["duplicate_rate", "completeness"]) == 2
 
 
+def test_a_series_of_days_gives_each_day_s_value(demo_ws: Workspace) -> None:
+    cur = demo_ws.cursor()
+    days = [dt.date(2001, 1, 31), *kpi._month_ends(kpi.reference_day(cur), 12)]  # noqa: SLF001
+    for name, definition in kpi.KPIS.items():
+        series = kpi.compute_kpi_series(cur, name, days)
+        one_by_one = [kpi.compute_kpi(cur, name, day) for day in days]
+        assert [v.reason for v in series] == [v.reason for v in one_by_one], name
+        assert [v.value for v in series] == pytest.approx([v.value for v in one_by_one]), name
+        if definition.historical:
+            assert series[0].reason == "no_data" and series[-1].value is not None, name
+            assert len({v.value for v in series[1:]}) > 1, name  # a trend, not one figure
+
+
 # ----------------------------------------------------------------------------- settings
 
 

@@ -51,6 +51,8 @@ def load_seconds(tab: Page, url: str, slug: str) -> float:
 _WATCH_NEXT_RUN = """() => {
   window.__watching = true;
   window.__runFinished = false;
+  window.__idleSince = undefined;
+  window.__missedRun = false;
   const app = document.querySelector("[data-testid='stApp']");
   new MutationObserver((records, observer) => {
     if (records.some(r => r.attributeName === "data-test-script-state"
@@ -62,6 +64,29 @@ _WATCH_NEXT_RUN = """() => {
 }"""
 
 
+# The click's run is over: the watcher saw it end, or the browser reloaded the page (the flag
+# is gone: the fresh page's own run is then waited for), or the page's address is the one
+# clicked and the app has been idle for QUIET_MS (a run the watcher missed: under load the
+# app can replace the element it watches).
+QUIET_MS = 3_000
+_RUN_DONE = """(target) => {
+  if (window.__runFinished === true || window.__watching !== true) return true;
+  const app = document.querySelector("[data-testid='stApp']");
+  const idle = app && app.getAttribute("data-test-script-state") === "notRunning";
+  const path = location.pathname.endsWith("/") ? location.pathname.slice(0, -1)
+                                                 : location.pathname;
+  const here = target === "" ? path === "" : path.endsWith("/" + target);
+  if (!idle || !here) {
+    window.__idleSince = undefined;
+    return false;
+  }
+  window.__idleSince = window.__idleSince ?? performance.now();
+  if (performance.now() - window.__idleSince < QUIET_MS) return false;
+  window.__missedRun = true;
+  return true;
+}""".replace("QUIET_MS", str(QUIET_MS))
+
+
 def click_seconds(tab: Page, slug: str) -> float:
     """Seconds from clicking a page's link in the sidebar until its script has finished."""
     link = tab.locator("[data-testid='stSidebarNav'] a").filter(has_text=TITLES[slug]).first
@@ -70,7 +95,7 @@ def click_seconds(tab: Page, slug: str) -> float:
     link.click()
     # The flag is gone if the browser reloaded the page (a reconnection): then the fresh
     # page's own run is the one to wait for.
-    tab.wait_for_function("window.__runFinished === true || window.__watching !== true",
+    tab.wait_for_function(_RUN_DONE, arg=slug if slug != SLUGS[0] else "",
                           timeout=120_000, polling=50)
     _finished(tab)
     return time.perf_counter() - start
@@ -98,22 +123,24 @@ def _what_the_page_showed(tab: Page, name: str) -> str:
 def _session(url: str, seconds: float, seed: int, results: multiprocessing.Queue) -> None:
     """One user clicking from page to page at random; reports visits and errors."""
     rng = random.Random(seed)
-    visits, errors, slowest = 0, [], 0.0
+    visits, errors, slowest, missed = 0, [], 0.0, 0
     with chromium() as browser:
         tab = browser.new_page(viewport={"width": 1400, "height": 1000})
         load_seconds(tab, url, rng.choice(SLUGS))
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            slug = rng.choice([s for s in SLUGS if s not in tab.url.rsplit("/", 1)[-1:]])
+            here = tab.url.rsplit("/", 1)[-1] or SLUGS[0]
+            slug = rng.choice([s for s in SLUGS if s != here])
             try:
                 slowest = max(slowest, click_seconds(tab, slug))
+                missed += tab.evaluate("window.__missedRun === true")
                 if tab.locator("[data-testid='stException']").count():
                     errors.append(f"{slug}: exception on the page")
             except Exception as exc:  # noqa: BLE001 - every failure is a finding to report
                 errors.append(f"{slug}: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
                               f"; {_what_the_page_showed(tab, f'{seed}_{visits}')}")
             visits += 1
-    results.put((visits, errors, slowest))
+    results.put((visits, errors, slowest, missed))
 
 
 def main() -> None:
@@ -143,7 +170,9 @@ def main() -> None:
     visits = sum(r[0] for r in reports)
     errors = [e for r in reports for e in r[1]]
     print(f"{args.sessions} sessions for {args.minutes:g} min: {visits} page visits, "
-          f"slowest {max(r[2] for r in reports):.1f} s, {len(errors)} errors")
+          f"slowest {max(r[2] for r in reports):.1f} s, {len(errors)} errors; "
+          f"{sum(r[3] for r in reports)} runs ended unseen by the watcher (taken as done "
+          f"after {QUIET_MS / 1000:g} s idle on the page clicked)")
     for error in errors[:20]:
         print("  ", error)
 

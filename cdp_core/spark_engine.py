@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -259,6 +260,15 @@ def _is_local(master: str | None) -> bool:
     return master.startswith("local")
 
 
+def _missing_java() -> str | None:
+    """Why Spark's JVM cannot start here, or None: JAVA_HOME without a java, or no java."""
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        found = (Path(home) / "bin" / "java").is_file()
+        return None if found else f"JAVA_HOME={home} holds no bin/java"
+    return None if shutil.which("java") else "no java on the PATH and no JAVA_HOME"
+
+
 def spark_session(master: str | None = None, *, scratch_dir: str | Path | None = None,
                   conf: dict[str, str] | None = None) -> SparkSession:
     """The active Spark session, or a new one set up for the workbench.
@@ -294,6 +304,10 @@ def spark_session(master: str | None = None, *, scratch_dir: str | Path | None =
                          "spark.local.dir": str(scratch / "local")}
         for key, value in (settings | (conf or {})).items():
             builder = builder.config(key, value)
+        missing = _missing_java()
+        if missing:
+            raise InputError(f"Spark needs Java 17 and finds none ({missing}): install it "
+                             "(Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME")
         spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     _quiet_codegen_fallback(spark)

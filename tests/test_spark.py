@@ -4,7 +4,10 @@ standardisation rules give the same values on both engines."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -320,6 +323,18 @@ def test_bad_input_exits_2_with_one_line_and_changes_nothing(
     assert not (tmp_path / "o").exists()
     with Workspace.open(workspace) as opened:
         assert snapshot(opened) == before
+
+
+def test_spark_without_java_says_so_in_one_line(run: SimpleNamespace, tmp_path: Path) -> None:
+    env = {**os.environ, "JAVA_HOME": str(tmp_path / "no-java-here")}
+    done = subprocess.run(
+        [sys.executable, "-m", "cdp_core", "match", str(run.workspace), "--engine", "spark",
+         "--model", str(run.model), "--input", str(run.std), "--output", str(tmp_path / "o")],
+        capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]  # one line, no traceback
+    assert "Java 17" in done.stderr and "JAVA_HOME" in done.stderr
+    assert not (tmp_path / "o").exists()
 
 
 def test_import_refuses_clusters_of_sources_that_changed(

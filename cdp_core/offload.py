@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from cdp_core.matching import RunResult
 
 __all__ = [
-    "CLUSTERS_DIR", "MATCHED", "PAIRS_DIR", "RECORDS_DIR", "STANDARDISED", "ExportResult",
-    "export_standardised", "import_clusters", "read_manifest", "write_manifest",
+    "CLUSTERS_DIR", "MANIFEST", "MATCHED", "PAIRS_DIR", "RECORDS_DIR", "STANDARDISED",
+    "ExportResult", "export_standardised", "import_clusters", "read_manifest", "write_manifest",
 ]
 
 Progress = Callable[[float, str], None]

@@ -415,6 +415,8 @@ def match_parquet(model: TrainedModel, input_dir: str | Path, output_dir: str | 
     output = Path(output_dir)
     if output.exists() and not output.is_dir():
         raise InputError(f"{output}: not a directory")
+    # A previous run's manifest would vouch for pairs half rewritten if this run stopped.
+    (output / offload.MANIFEST).unlink(missing_ok=True)
     report(0.02, "starting Spark")
     spark = spark or spark_session()
     db_api = SparkAPI(spark_session=spark, break_lineage_method="parquet")

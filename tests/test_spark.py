@@ -325,6 +325,28 @@ def test_bad_input_exits_2_with_one_line_and_changes_nothing(
         assert snapshot(opened) == before
 
 
+def test_an_interrupted_rerun_leaves_no_manifest_so_import_refuses_it(
+        run: SimpleNamespace, spark: object, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from cdp_core import spark_engine
+
+    out = tmp_path / "out"
+    shutil.copytree(run.out, out)  # a finished run, about to be redone in place
+    assert (out / offload.MANIFEST).is_file()
+
+    def stop(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt  # stopped after writing pairs and clusters, before the manifest
+
+    monkeypatch.setattr(offload, "write_manifest", stop)
+    with pytest.raises(KeyboardInterrupt):
+        spark_engine.match_parquet(matching.load_model_json(run.model), run.std, out,
+                                   spark=spark)
+    assert not (out / offload.MANIFEST).exists()
+    workspace = tmp_path / "ws.duckdb"
+    shutil.copyfile(run.workspace, workspace)
+    _fails(["import-clusters", str(workspace), str(out)], capsys, "no manifest.json")
+
+
 def test_spark_without_java_says_so_in_one_line(run: SimpleNamespace, tmp_path: Path) -> None:
     env = {**os.environ, "JAVA_HOME": str(tmp_path / "no-java-here")}
     done = subprocess.run(

@@ -28,6 +28,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from statistics import NormalDist
 from typing import Any
@@ -371,6 +372,25 @@ def measured_benefit(cur: duckdb.DuckDBPyConnection, campaign: str) -> Benefit:
     return send_totals(cur).benefit(campaign)
 
 
+def campaign_benefits(cur: duckdb.DuckDBPyConnection,
+                      campaigns: Mapping[str, str | None]) -> dict[str, Benefit]:
+    """The benefit measured for each key (a use case id) whose campaign has a control group,
+    the sends read once; keys without a campaign, events or control group are left out (their
+    estimate stands)."""
+    linked = {key: campaign for key, campaign in campaigns.items() if campaign}
+    if not linked:
+        return {}
+    try:
+        totals = send_totals(cur)
+    except InputError:
+        return {}
+    found = {}
+    for key, campaign in linked.items():
+        with suppress(InputError):
+            found[key] = totals.benefit(campaign)
+    return found
+
+
 def portfolio(use_cases: Iterable[UseCase]) -> pd.DataFrame:
     """The figures ROI needs from use cases: id, names, owning department, expected benefit and
     costs per year, and the campaign that measures it (if any)."""
@@ -390,17 +410,8 @@ def use_case_benefits(cur: duckdb.DuckDBPyConnection, use_cases: pd.DataFrame) -
     """
     frame = use_cases.copy()
     frame["estimated_benefit"] = frame["benefit_per_year"].astype(float)
-    measured = {}
-    linked = [(u, c) for u, c in zip(frame["use_case_id"], frame["campaign"], strict=True) if c]
-    try:
-        totals = send_totals(cur) if linked else None
-    except InputError:
-        linked = []  # no events: every estimate stands
-    for use_case_id, campaign in linked:
-        try:
-            measured[use_case_id] = totals.benefit(campaign)
-        except InputError:
-            continue  # no control group: the estimate stands
+    measured = campaign_benefits(
+        cur, dict(zip(frame["use_case_id"], frame["campaign"], strict=True)))
     chosen = frame["use_case_id"].map(measured)
     has = chosen.notna()
     frame["benefit_per_year"] = frame["estimated_benefit"].where(

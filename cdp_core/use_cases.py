@@ -790,20 +790,8 @@ def measured_benefits(cur: duckdb.DuckDBPyConnection,
     lift is conclusive; the others keep their estimate (absent from the result)."""
     from cdp_core import kpi  # the KPI maths is only needed when a team asks for measures
 
-    linked = [u for u in use_cases if u.campaign]
-    try:
-        totals = kpi.send_totals(cur) if linked else None
-    except InputError:
-        return {}  # no events: every estimate stands
-    found = {}
-    for use_case in linked:
-        try:
-            benefit = totals.benefit(use_case.campaign)
-        except InputError:
-            continue  # no control group: the estimate stands
-        if benefit.conclusive:
-            found[use_case.id] = float(benefit.per_year)
-    return found
+    benefits = kpi.campaign_benefits(cur, {u.id: u.campaign for u in use_cases})
+    return {key: float(b.per_year) for key, b in benefits.items() if b.conclusive}
 
 
 def prioritise(cur: duckdb.DuckDBPyConnection, use_cases: Sequence[UseCase],
